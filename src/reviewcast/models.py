@@ -105,6 +105,9 @@ class Script:
     segments: tuple[Segment, ...]
 
 
+ChapterKind = Literal["intro", "track", "outro"]
+
+
 @dataclass(frozen=True)
 class Chapter:
     """A chapter of the episode; times in seconds from the start of the audio."""
@@ -113,6 +116,7 @@ class Chapter:
     start: float
     end: float
     track_number: int | None = None
+    kind: ChapterKind = "track"
 
 
 @dataclass(frozen=True)
