@@ -1,4 +1,4 @@
-"""The exceptions reviewcast raises for users; only the CLI turns them into messages and exit codes."""
+"""Exceptions for users: the core raises them; only the CLI turns them into messages and exits."""
 
 from __future__ import annotations
 

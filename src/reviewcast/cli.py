@@ -1,0 +1,336 @@
+"""The command line. Thin: parse arguments, load the show, call one function, map errors to exits.
+
+Heavy modules (audio, engines, feeds) are imported inside the commands so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reviewcast import __version__
+from reviewcast.config import CONFIG_NAME, DEFAULT_BASE_URL, ShowConfig, load_config
+from reviewcast.errors import ConfigError, ReviewcastError
+
+if TYPE_CHECKING:
+    from reviewcast.models import Script
+    from reviewcast.pipeline import RenderReport
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = """\
+Turn written music reviews into a podcast: each review becomes a narrated episode with a cue
+and a chapter at every track of the album it discusses, and the show's RSS feed is updated.
+
+Every command acts on the show in the current folder, or on the one named with --show DIR.
+Start with `reviewcast init DIR`, put reviews (.txt, .md, .html) in DIR/reviews/, then run
+`reviewcast render` in DIR.
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `reviewcast` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "command"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        code: int = args.command(args)
+        return code
+    except ReviewcastError as error:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"reviewcast: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("reviewcast: interrupted; finished episodes are kept", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--show",
+        type=Path,
+        default=Path(),
+        metavar="DIR",
+        help="the show's folder (holding show.toml); default: the current folder",
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    common.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+
+    parser = argparse.ArgumentParser(
+        prog="reviewcast",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"reviewcast {__version__}")
+    parser.set_defaults(verbose=False)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help: str, desc: str) -> Any:
+        p = sub.add_parser(name, parents=[common], help=help, description=desc)
+        p.set_defaults(command=func)
+        return p
+
+    p = command(
+        "init",
+        cmd_init,
+        "create a new show folder",
+        "Create DIR with show.toml, reviews/, voices/, episodes/ and feed/. "
+        "Edit show.toml afterwards to describe your show.",
+    )
+    p.add_argument("dir", type=Path, metavar="DIR", help="folder to create the show in")
+    p.add_argument("--title", default="My Review Podcast", help="the show's name")
+    p.add_argument(
+        "--base-url",
+        default=DEFAULT_BASE_URL,
+        help=f"where the show will be published (default {DEFAULT_BASE_URL}, "
+        "where `reviewcast serve` listens)",
+    )
+    p.add_argument("--author", default="", help="who makes the show")
+    p.add_argument("--email", default="", help="the owner's e-mail, for podcast directories")
+    p.add_argument("--language", default="en", help="the show's language code (default en)")
+
+    p = command(
+        "render",
+        cmd_render,
+        "render reviews to episodes and update the feed",
+        "Render each REVIEW (default: every review in reviews/) to an episode in episodes/ "
+        "and rewrite feed/feed.xml. A review rendered before replaces its own episode.",
+    )
+    p.add_argument("reviews", nargs="*", type=Path, metavar="REVIEW", help="review files")
+    p.add_argument(
+        "--tracklist",
+        type=Path,
+        metavar="FILE",
+        help="the album's tracklist, one title per line (when the review has none)",
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another render of the same show to finish",
+    )
+
+    p = command(
+        "preview",
+        cmd_preview,
+        "print a review's script without rendering audio",
+        "Print the script of REVIEW as a listener will hear it, segment by segment: intro, "
+        "review, the cue at each track, outro.",
+    )
+    p.add_argument("review", type=Path, metavar="REVIEW", help="the review file")
+    p.add_argument("--json", action="store_true", help="print JSON for tools and tests")
+    p.add_argument("--tracklist", type=Path, metavar="FILE", help="the album's tracklist")
+
+    command(
+        "voices",
+        cmd_voices,
+        "list speech engines and their voices",
+        "List every installed speech engine, whether it can run here, and its voice ids.",
+    )
+    return parser
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def _config(args: argparse.Namespace) -> ShowConfig:
+    return load_config(args.show)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from reviewcast.config import config_from_mapping, render_show_toml
+
+    root: Path = args.dir
+    if (root / CONFIG_NAME).exists():
+        raise ConfigError("a show already exists here; edit its show.toml instead", path=root)
+    settings = {
+        "title": args.title,
+        "base_url": args.base_url,
+        "author": args.author,
+        "owner_name": args.author,
+        "owner_email": args.email,
+        "language": args.language,
+    }
+    config_from_mapping(root, settings, root / CONFIG_NAME)  # validate before creating anything
+    for folder in ("reviews", "voices", "episodes", "feed"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    (root / CONFIG_NAME).write_text(render_show_toml(**settings), encoding="utf-8")
+    preset = Path(__file__).parent / "voices" / "default.toml"
+    target = root / "voices" / "default.toml"
+    if not target.exists():
+        target.write_text(preset.read_text(encoding="utf-8"), encoding="utf-8")
+    if not args.quiet:
+        print(f"Created the show '{args.title}' in {root}/")
+        print(f"Next: put reviews in {root / 'reviews'}/ and run `reviewcast render` in {root}.")
+    return EXIT_OK
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from reviewcast.pipeline import find_reviews, render
+
+    config = _config(args)
+    paths = list(args.reviews) or find_reviews(config)
+    if not paths:
+        raise ConfigError(
+            "no reviews to render: put .txt, .md or .html files in reviews/ "
+            "or name them: reviewcast render FILE…",
+            path=config.root / "reviews",
+        )
+    with _progress(args, len(paths)) as progress:
+        report = render(
+            config, paths, tracklist_file=args.tracklist, progress=progress, wait=args.wait
+        )
+    _print_report(report, quiet=args.quiet)
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from reviewcast.pipeline import load_script
+
+    config = _config(args)
+    script = load_script(config, args.review, tracklist_file=args.tracklist)
+    if args.json:
+        print(json.dumps(script_json(script), ensure_ascii=False, indent=2))
+    else:
+        print(script_text(script))
+    return EXIT_OK
+
+
+def cmd_voices(args: argparse.Namespace) -> int:
+    from reviewcast.speech import engine_classes, get_engine
+
+    for name, cls in sorted(engine_classes().items()):
+        reason = cls.availability()
+        if reason:
+            print(f"{name}: unavailable: {reason}")
+            continue
+        try:
+            voices = get_engine(name).voices()
+        except ReviewcastError as error:
+            print(f"{name}: unavailable: {error}")
+            continue
+        print(f"{name}: {len(voices)} voices")
+        for voice in voices:
+            print(f"  {voice}")
+    return EXIT_OK
+
+
+# -- output -----------------------------------------------------------------------------------
+
+
+def script_json(script: Script) -> dict[str, Any]:
+    """The ``preview --json`` document."""
+    r = script.review
+    return {
+        "review": {
+            "title": r.title,
+            "artist": r.artist,
+            "album": r.album,
+            "reviewer": r.reviewer,
+            "date": r.date.isoformat() if r.date else None,
+            "language": r.language,
+        },
+        "tracklist": (
+            {"origin": script.tracklist.origin, "titles": list(script.tracklist.titles)}
+            if script.tracklist
+            else None
+        ),
+        "tracks": [
+            {
+                "title": t.title,
+                "number": t.number,
+                "mentioned_as": t.matched,
+                "block": t.block,
+                "start": t.start,
+                "end": t.end,
+                "how": t.how,
+            }
+            for t in script.tracks
+        ],
+        "segments": [{"kind": s.kind, "text": s.text, "voice": s.voice} for s in script.segments],
+        "removed": list(r.removed),
+    }
+
+
+def script_text(script: Script) -> str:
+    """The script as a listener will hear it, one paragraph per block, cues marked."""
+    lines: list[str] = []
+    current: tuple[str, int | None] | None = None
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            lines.append(" ".join(paragraph))
+            lines.append("")
+            paragraph.clear()
+
+    for seg in script.segments:
+        key = (seg.kind if seg.kind in ("intro", "outro") else "body", seg.block)
+        if seg.kind == "cue":
+            flush()
+            number = f"track {seg.track.number}: " if seg.track and seg.track.number else ""
+            lines.append(f"♪ [cue — {number}{seg.text}]")
+            current = key
+            continue
+        if key != current:
+            flush()
+            if seg.kind in ("intro", "outro") and (current is None or current[0] != seg.kind):
+                lines.append(f"── {seg.kind} ({seg.voice}) ──")
+            elif seg.kind in ("review", "quote") and (current is None or current[0] != "body"):
+                lines.append(f"── review ({seg.voice}) ──")
+            current = key
+        paragraph.append(f"“{seg.text}”" if seg.kind == "quote" else seg.text)
+    flush()
+    if script.review.removed:
+        lines.append("── left out (not read aloud) ──")
+        lines.extend(f"  {item}" for item in script.review.removed)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+class _NullProgress:
+    def __enter__(self) -> Callable[[Path, str, int, int], None] | None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _progress(args: argparse.Namespace, total: int) -> Any:
+    """A rich progress bar on a terminal; nothing when quiet or piped."""
+    if args.quiet or not sys.stderr.isatty():
+        return _NullProgress()
+    from reviewcast.progress import RenderProgress
+
+    return RenderProgress(total)
+
+
+def _print_report(report: RenderReport, *, quiet: bool) -> None:
+    for outcome in report.outcomes:
+        if outcome.error is not None:
+            print(f"reviewcast: error: {outcome.error}", file=sys.stderr)
+        elif outcome.record is not None and not quiet:
+            r = outcome.record
+            minutes, seconds = divmod(round(r.duration), 60)
+            print(
+                f"rendered {outcome.path} → {r.audio} ({minutes}:{seconds:02d}, "
+                f"{len([c for c in r.chapters if c.kind == 'track'])} tracks)"
+            )
+    if quiet:
+        return
+    ok = len(report.outcomes) - len(report.failed)
+    if report.feed is not None:
+        print(f"feed: {report.feed} ({report.episodes} episodes)")
+    summary = f"{ok} rendered"
+    if report.failed:
+        summary += f", {len(report.failed)} failed"
+    print(summary)

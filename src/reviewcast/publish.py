@@ -1,0 +1,269 @@
+"""Encoded audio + script → a published episode folder and its EpisodeRecord.
+
+Published files are immutable: each is named after a hash of its content, written under a
+temporary name and renamed into place, and only then does episode.json (the record the feed is
+built from) point at it. Files no record points at any more are removed after the feed is
+written. So at every moment the feed's enclosures exist with exactly the lengths it lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import shutil
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from reviewcast.artwork import episode_cover, show_cover
+from reviewcast.audio import Assembled
+from reviewcast.config import ShowConfig
+from reviewcast.fsutil import atomic_write_bytes
+from reviewcast.models import Chapter, EpisodeRecord, Review, Script
+from reviewcast.records import record_to_json
+from reviewcast.tags import write_tags
+from reviewcast.templates import environment, render
+from reviewcast.transcript import chapters_json, format_timestamp, srt, webvtt
+
+EPISODES = "episodes"
+RECORD_NAME = "episode.json"
+MAX_SLUG = 60
+
+
+def slugify(text: str) -> str:
+    """A safe, readable folder name: ASCII letters, digits and hyphens only; never empty."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if len(slug) > MAX_SLUG:
+        slug = slug[:MAX_SLUG].rsplit("-", 1)[0] or slug[:MAX_SLUG]
+    return slug or "episode"
+
+
+def episode_title(review: Review) -> str:
+    """The episode's title: the review's headline, else 'Album by Artist', else the file name."""
+    if review.title:
+        return review.title
+    if review.album and review.artist:
+        return f"{review.album} by {review.artist}"
+    return review.album or review.source.stem.replace("-", " ").replace("_", " ").strip()
+
+
+def source_id(config: ShowConfig, path: Path) -> str:
+    """A review's identity within the show: its path relative to the show folder."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(config.root.resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What stays the same each time a review is rendered again."""
+
+    slug: str
+    guid: str
+    number: int
+    first_published: dt.datetime | None
+
+
+def identity(
+    config: ShowConfig, source: str, title: str, records: Sequence[EpisodeRecord]
+) -> Identity:
+    """Reuse the slug, guid and number of this review's earlier episode; else choose new ones."""
+    for record in records:
+        if record.source == source:
+            return Identity(record.slug, record.guid, record.number, record.pub_date)
+    taken = {r.slug for r in records}
+    base = slugify(title)
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    guid = str(uuid.uuid5(uuid.UUID(config.podcast_guid), source))
+    number = max((r.number for r in records), default=0) + 1
+    return Identity(slug, guid, number, None)
+
+
+def publish(
+    config: ShowConfig,
+    script: Script,
+    assembled: Assembled,
+    encoded_mp3: Path,
+    *,
+    source: str,
+    ident: Identity,
+    show_art: bytes,
+    fingerprint: str,
+    now: dt.datetime | None = None,
+) -> EpisodeRecord:
+    """Tag the MP3, write the episode's files and its record; return the record."""
+    review = script.review
+    folder = config.root / EPISODES / ident.slug
+    folder.mkdir(parents=True, exist_ok=True)
+    title = episode_title(review)
+    pub_date = _pub_date(review, ident, now)
+    opening = _opening(review)
+
+    cover = episode_cover(show_art, review.album, review.artist)
+    cover_name = _put(folder, "cover", ".jpg", cover)
+
+    write_tags(
+        encoded_mp3,
+        title=title,
+        show=config.title,
+        date=pub_date.date(),
+        comment=opening,
+        cover_jpeg=cover,
+        chapters=assembled.chapters,
+        language=review.language or config.language,
+        track_number=ident.number,
+    )
+    audio_name = _move_in(folder, ident.slug, ".mp3", encoded_mp3)
+    length = (folder / audio_name).stat().st_size
+
+    rel = f"{EPISODES}/{ident.slug}"
+    chapters_name = _put(
+        folder,
+        "chapters",
+        ".json",
+        chapters_json(
+            assembled.chapters, title=title, image_url=config.base + f"{rel}/{cover_name}"
+        ).encode("utf-8"),
+    )
+    vtt_name = _put(folder, "transcript", ".vtt", webvtt(assembled.captions).encode("utf-8"))
+    srt_name = _put(folder, "transcript", ".srt", srt(assembled.captions).encode("utf-8"))
+
+    notes = render(
+        environment(config.root),
+        "show_notes.html.j2",
+        show=config,
+        review=review,
+        opening=opening,
+        tracks=_timed_tracks(assembled.chapters),
+        episode=ident,
+    ).strip()
+    record = EpisodeRecord(
+        slug=ident.slug,
+        guid=ident.guid,
+        source=source,
+        title=title,
+        summary=opening,
+        notes_html=notes,
+        pub_date=pub_date,
+        number=ident.number,
+        duration=round(assembled.duration, 3),
+        audio=f"{rel}/{audio_name}",
+        length=length,
+        cover=f"{rel}/{cover_name}",
+        chapters_json=f"{rel}/{chapters_name}",
+        transcript_vtt=f"{rel}/{vtt_name}",
+        transcript_srt=f"{rel}/{srt_name}",
+        chapters=assembled.chapters,
+        artist=review.artist,
+        album=review.album,
+        reviewer=review.reviewer,
+        language=review.language or config.language,
+        explicit=config.explicit,
+        fingerprint=fingerprint,
+    )
+    atomic_write_bytes(folder / RECORD_NAME, record_to_json(record).encode("utf-8"))
+    return record
+
+
+def show_artwork(config: ShowConfig) -> tuple[bytes, str]:
+    """The show's cover (the user's, checked, or one generated from the title) and its filename."""
+    if config.artwork:
+        from reviewcast.artwork import check_artwork
+
+        data, mime = check_artwork(config.path(config.artwork))
+        return data, "cover.png" if mime == "image/png" else "cover.jpg"
+    return show_cover(config.title), "cover.jpg"
+
+
+def collect_garbage(config: ShowConfig, records: Sequence[EpisodeRecord]) -> None:
+    """Remove published files and episode folders that no record points at any more.
+
+    Called only after the feed that no longer lists them has been written.
+    """
+    episodes = config.root / EPISODES
+    if not episodes.is_dir():
+        return
+    wanted: dict[str, set[str]] = {}
+    for r in records:
+        names = {RECORD_NAME}
+        for rel in (r.audio, r.cover, r.chapters_json, r.transcript_vtt, r.transcript_srt):
+            if rel:
+                names.add(Path(rel).name)
+        wanted[r.slug] = names
+    for folder in episodes.iterdir():
+        if not folder.is_dir() or folder.name.startswith("."):
+            continue
+        keep = wanted.get(folder.name)
+        if keep is None:
+            if not (folder / RECORD_NAME).exists():  # a superseded slug or a killed first render
+                shutil.rmtree(folder, ignore_errors=True)
+            continue
+        for item in folder.iterdir():
+            if item.is_file() and item.name not in keep:
+                item.unlink(missing_ok=True)
+
+
+def _put(folder: Path, stem: str, suffix: str, data: bytes) -> str:
+    name = f"{stem}-{hashlib.sha256(data).hexdigest()[:10]}{suffix}"
+    target = folder / name
+    if not target.exists():
+        atomic_write_bytes(target, data)
+    return name
+
+
+def _move_in(folder: Path, stem: str, suffix: str, path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+        os.fsync(fh.fileno())
+    name = f"{stem}-{digest.hexdigest()[:10]}{suffix}"
+    path.chmod(0o644)
+    path.replace(folder / name)  # same file system: the work folder lives in the show
+    return name
+
+
+def _pub_date(review: Review, ident: Identity, now: dt.datetime | None) -> dt.datetime:
+    if review.date is not None:
+        # Noon UTC keeps the date the same in every listener's time zone.
+        return dt.datetime.combine(review.date, dt.time(12, 0), tzinfo=dt.UTC)
+    if ident.first_published is not None:
+        return ident.first_published
+    return (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+
+
+def _opening(review: Review, limit: int = 400) -> str:
+    """The review's first paragraph, cut at a sentence or word near ``limit`` characters."""
+    first = next((b.text for b in review.blocks if b.kind != "heading"), "")
+    if len(first) <= limit:
+        return first
+    cut = first[:limit]
+    sentence_end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+    if sentence_end > limit // 2:
+        return cut[: sentence_end + 1]
+    return cut.rsplit(" ", 1)[0] + "…"
+
+
+@dataclass(frozen=True)
+class TimedTrack:
+    title: str
+    number: int | None
+    start: float
+    time: str
+
+
+def _timed_tracks(chapters: Sequence[Chapter]) -> list[TimedTrack]:
+    return [
+        TimedTrack(c.title, c.track_number, c.start, format_timestamp(c.start))
+        for c in chapters
+        if c.kind == "track"
+    ]
