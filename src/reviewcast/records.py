@@ -1,0 +1,243 @@
+"""Episode records: what the feed needs to know about each published episode, as episode.json.
+
+A record lives at ``episodes/<slug>/episode.json`` in the show folder. The JSON is stable
+(sorted keys, ISO 8601 datetimes, a trailing newline) so that an unchanged episode rewrites
+byte-identical files and version control shows only real changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import types
+import typing
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from reviewcast.errors import ReviewcastError
+from reviewcast.fsutil import atomic_write_text
+from reviewcast.models import Chapter, EpisodeRecord
+
+EPISODES_DIR = "episodes"
+RECORD_NAME = "episode.json"
+
+_FIX_HINT = (
+    "Fix the file by hand, or delete it and build the show again to publish the episode anew."
+)
+
+
+def record_path(show_root: Path, slug: str) -> Path:
+    """Where the record of the episode ``slug`` lives."""
+    return show_root / EPISODES_DIR / slug / RECORD_NAME
+
+
+def record_to_json(record: EpisodeRecord) -> str:
+    """The record as stable JSON: sorted keys, ISO datetimes, two-space indent, final newline."""
+    data = dataclasses.asdict(record)
+    data["pub_date"] = record.pub_date.isoformat()
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def record_from_json(text: str, path: Path) -> EpisodeRecord:
+    """Parse episode.json text; a ReviewcastError naming ``path`` says what is wrong with it."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReviewcastError(f"not valid JSON ({exc}). {_FIX_HINT}", path=path) from exc
+    if not isinstance(data, dict):
+        raise ReviewcastError(
+            f"an episode record must be a JSON object, not {type(data).__name__}. {_FIX_HINT}",
+            path=path,
+        )
+    problems: list[str] = []
+    values = _fields_from_mapping(EpisodeRecord, data, problems, where="")
+    if problems:
+        raise ReviewcastError(
+            "not a valid episode record: " + "; ".join(problems) + f". {_FIX_HINT}", path=path
+        )
+    return EpisodeRecord(**values)
+
+
+def save_record(show_root: Path, record: EpisodeRecord) -> None:
+    """Write ``episodes/<slug>/episode.json`` atomically: readers never see half a record."""
+    if not _is_plain_name(record.slug):
+        raise ReviewcastError(
+            f"episode slug {record.slug!r} is not a plain folder name; "
+            "slugs may not contain '/', '\\' or be '.' or '..'"
+        )
+    target = record_path(show_root, record.slug)
+    try:
+        atomic_write_text(target, record_to_json(record))
+    except OSError as exc:
+        raise ReviewcastError(
+            f"could not write the episode record: {exc.strerror or exc}", path=target
+        ) from exc
+
+
+def load_records(show_root: Path) -> list[EpisodeRecord]:
+    """Every ``episodes/*/episode.json``, oldest first (pub_date, then number, then slug).
+
+    A record that cannot be read is reported, never skipped: skipping would silently drop a
+    published episode from the feed.
+    """
+    folder = show_root / EPISODES_DIR
+    if not folder.is_dir():
+        return []
+    records = []
+    for path in sorted(folder.glob(f"*/{RECORD_NAME}")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ReviewcastError(f"not UTF-8 text ({exc.reason}). {_FIX_HINT}", path=path) from exc
+        except OSError as exc:
+            raise ReviewcastError(
+                f"could not read the episode record: {exc.strerror or exc}", path=path
+            ) from exc
+        record = record_from_json(text, path)
+        if record.slug != path.parent.name:
+            raise ReviewcastError(
+                f"the record says its slug is {record.slug!r} but it sits in the folder "
+                f"{path.parent.name!r}; rename the folder or correct 'slug' so that they agree",
+                path=path,
+            )
+        records.append(record)
+    records.sort(key=lambda r: (_sort_date(r.pub_date), r.number, r.slug))
+    return records
+
+
+def find_record_for_source(records: Iterable[EpisodeRecord], source: str) -> EpisodeRecord | None:
+    """The record published from the review at ``source`` (relative to the show), if any."""
+    wanted = _normal_source(source)
+    for record in records:
+        if _normal_source(record.source) == wanted:
+            return record
+    return None
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _normal_source(source: str) -> str:
+    # "reviews/a.md", "./reviews/a.md" and "reviews\a.md" (written on Windows) are one review.
+    return PurePosixPath(source.replace("\\", "/")).as_posix()
+
+
+def _is_plain_name(slug: str) -> bool:
+    return bool(slug) and slug not in (".", "..") and "/" not in slug and "\\" not in slug
+
+
+def _sort_date(value: dt.datetime) -> dt.datetime:
+    # Records are validated as timezone-aware, but a record built in code may not be; comparing
+    # naive with aware datetimes raises, so treat naive ones as UTC for ordering.
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _fields_from_mapping(
+    cls: type[Any], data: dict[str, Any], problems: list[str], *, where: str
+) -> dict[str, Any]:
+    """Check ``data`` against the dataclass ``cls``; collect every problem, return the values."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key in sorted(set(data) - set(fields)):
+        problems.append(f"unknown field '{where}{key}'")
+    for name, spec in fields.items():
+        if name not in data:
+            if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+                problems.append(f"missing field '{where}{name}'")
+            continue
+        ok, value = _convert(data[name], hints[name], problems, where=f"{where}{name}")
+        if ok:
+            values[name] = value
+    return values
+
+
+def _convert(value: Any, hint: Any, problems: list[str], *, where: str) -> tuple[bool, Any]:
+    """Convert one JSON value to the type ``hint``; on failure append a problem."""
+    origin = typing.get_origin(hint)
+    if origin is types.UnionType or origin is typing.Union:
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return True, None
+        (inner,) = (option for option in options if option is not type(None))
+        return _convert(value, inner, problems, where=where)
+    if origin is tuple:
+        (item_hint, _ellipsis) = typing.get_args(hint)
+        if not isinstance(value, list):
+            problems.append(f"'{where}' should be a list, not {_json_type(value)}")
+            return False, None
+        items = []
+        for index, item in enumerate(value):
+            ok, converted = _convert(item, item_hint, problems, where=f"{where}[{index}]")
+            if ok:
+                items.append(converted)
+        return len(items) == len(value), tuple(items)
+    if origin is typing.Literal:
+        allowed = typing.get_args(hint)
+        if value in allowed and isinstance(value, str):
+            return True, value
+        choices = ", ".join(repr(choice) for choice in allowed)
+        problems.append(f"'{where}' should be one of {choices}, not {_json_type(value)}")
+        return False, None
+    if hint is Chapter:
+        if not isinstance(value, dict):
+            problems.append(f"'{where}' should be an object, not {_json_type(value)}")
+            return False, None
+        before = len(problems)
+        fields = _fields_from_mapping(Chapter, value, problems, where=f"{where}.")
+        if len(problems) > before:
+            return False, None
+        return True, Chapter(**fields)
+    if hint is dt.datetime:
+        return _convert_datetime(value, problems, where=where)
+    if hint is bool:
+        if isinstance(value, bool):
+            return True, value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return True, value
+    elif hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return True, float(value)
+    elif hint is str:
+        if isinstance(value, str):
+            return True, value
+    else:  # pragma: no cover - a field type this reader does not know yet
+        raise TypeError(f"records.py cannot read fields of type {hint!r} ({where})")
+    problems.append(f"'{where}' should be {_hint_name(hint)}, not {_json_type(value)}")
+    return False, None
+
+
+def _convert_datetime(value: Any, problems: list[str], *, where: str) -> tuple[bool, Any]:
+    if not isinstance(value, str):
+        problems.append(f"'{where}' should be an ISO 8601 date-time, not {_json_type(value)}")
+        return False, None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        problems.append(f"'{where}' is not an ISO 8601 date-time: {value!r}")
+        return False, None
+    if parsed.tzinfo is None:
+        problems.append(
+            f"'{where}' has no time zone: {value!r} (add one, e.g. {parsed.isoformat()}+00:00)"
+        )
+        return False, None
+    return True, parsed
+
+
+def _hint_name(hint: Any) -> str:
+    return {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}[hint]
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    return "a list" if isinstance(value, list) else "an object"
