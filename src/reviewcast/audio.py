@@ -17,6 +17,7 @@ import math
 import re
 import shutil
 import subprocess
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,7 +160,10 @@ def load_sound(
     match_dbfs: float | None = None,
 ) -> bytes:
     """A user's sound file (cue or track clip) as PCM: mono, trimmed, faded, level-matched."""
-    from pydub import AudioSegment
+    with warnings.catch_warnings():
+        # pydub warns at import when ffmpeg is not on PATH; ours comes from imageio-ffmpeg.
+        warnings.simplefilter("ignore")
+        from pydub import AudioSegment
 
     # The imageio-ffmpeg build ships no ffprobe; pydub then needs the codec spelled out, and
     # the converter pointed at our ffmpeg.

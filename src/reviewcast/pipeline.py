@@ -37,6 +37,7 @@ from reviewcast.templates import template_sources
 from reviewcast.tracks import detect_tracks, resolve_tracklist
 
 REVIEWS = "reviews"
+TRACKLIST_SUFFIX = ".tracks.txt"
 WORK_DIR = Path(".reviewcast") / "work"
 
 #: Called as progress(review path, stage, done, total) while a review renders.
@@ -72,14 +73,23 @@ def find_reviews(config: ShowConfig) -> list[Path]:
     return sorted(
         p
         for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS and not p.name.startswith(".")
+        if p.is_file()
+        and p.suffix.lower() in SUPPORTED_EXTENSIONS
+        and not p.name.startswith(".")
+        and not p.name.endswith(TRACKLIST_SUFFIX)
     )
+
+
+def tracklist_beside(path: Path) -> Path | None:
+    """``<stem>.tracks.txt`` next to a review: its tracklist, for reviews that can't carry one."""
+    candidate = path.with_name(path.stem + TRACKLIST_SUFFIX)
+    return candidate if candidate.is_file() else None
 
 
 def load_script(config: ShowConfig, path: Path, *, tracklist_file: Path | None = None) -> Script:
     """read → tracklist → tracks → script: everything up to the audio (``preview`` stops here)."""
     review = read_review(path)
-    review, tracklist = resolve_tracklist(review, tracklist_file)
+    review, tracklist = resolve_tracklist(review, tracklist_file or tracklist_beside(path))
     tracks = detect_tracks(review, tracklist)
     return build_script(config, review, tracklist, tracks)
 
@@ -190,7 +200,7 @@ def _fingerprint(config: ShowConfig, path: Path, tracklist_file: Path | None) ->
     for f in fields(config):
         if f.name != "root":
             digest.update(f"{f.name}={getattr(config, f.name)!r}\n".encode())
-    for candidate in (path, path.with_suffix(".toml"), tracklist_file):
+    for candidate in (path, path.with_suffix(".toml"), tracklist_file, tracklist_beside(path)):
         if candidate is not None and candidate.is_file():
             digest.update(candidate.read_bytes())
     for name, source in template_sources(config.root):
