@@ -63,7 +63,9 @@ class ShowConfig:
     copyright: str = _setting("", "Copyright line for the feed; empty: none.")
     locked: bool = _setting(True, "podcast:locked: refuse moves of the feed to other hosts.")
     show_type: str = _setting("episodic", "itunes:type: episodic or serial.")
-    cue: str = _setting("", "Sound file played at each track cue, relative to the show; empty: built-in.")
+    cue: str = _setting(
+        "", "Sound file played at each track cue, relative to the show; empty: built-in."
+    )
     announce_tracks: bool = _setting(
         False,
         "Say the track's name after its cue ('Track three: Crystalised').",
@@ -181,7 +183,9 @@ def _check_values(v: dict[str, Any]) -> list[str]:
     if len(v["description"].encode("utf-8")) > 4000:
         problems.append("'description' is over 4000 bytes (Apple's limit)")
     if not re.fullmatch(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*", v["language"]):
-        problems.append(f"'language' should be a code such as 'en' or 'en-US', not {v['language']!r}")
+        problems.append(
+            f"'language' should be a code such as 'en' or 'en-US', not {v['language']!r}"
+        )
     if v["bitrate"] not in (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320):
         problems.append(f"'bitrate' {v['bitrate']} is not an MP3 bitrate (try 64 or 96)")
     if v["sample_rate"] not in (22050, 24000, 32000, 44100, 48000):

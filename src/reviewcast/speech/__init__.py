@@ -126,7 +126,7 @@ def load_preset(name: str, show_root: Path | None = None) -> VoicePreset:
         where = f"{show_root / PRESET_DIR}" if show_root else "the built-in voices"
         raise ConfigError(
             f"no voice preset '{name}' in {where}; create voices/{name}.toml "
-            "(engine, voice, rate, pitch, volume) or set voice = \"default\" in show.toml"
+            '(engine, voice, rate, pitch, volume) or set voice = "default" in show.toml'
         )
     label, text = candidates[0]
     return parse_preset(name, text, label)
