@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 
-def find_cue(audio: np.ndarray, cue: np.ndarray, around: float, rate: int, window: float = 1.0) -> float:
-    """Where ``cue`` starts in ``audio`` near ``around`` seconds, by normalised cross-correlation."""
+def find_cue(
+    audio: np.ndarray, cue: np.ndarray, around: float, rate: int, window: float = 1.0
+) -> float:
+    """Where ``cue`` starts in ``audio`` near ``around`` seconds (normalised cross-correlation)."""
     lo = max(0, int((around - window) * rate))
     hi = min(len(audio), int((around + window) * rate) + len(cue))
     segment = audio[lo:hi].astype(np.float64)

@@ -79,7 +79,11 @@ def test_assembly_times_chapters_and_captions_from_sample_counts(
         assert a.end == b.start
     assert out.samples * 2 == (tmp_path / "episode.pcm").stat().st_size
     assert [c.text for c in out.captions] == [
-        "intro 0", "review 1", "about Init", "about Nemesis", "bye"
+        "intro 0",
+        "review 1",
+        "about Init",
+        "about Nemesis",
+        "bye",
     ]
     assert out.captions[2].start == pytest.approx(init_start + cue + 0.15, abs=1e-3)
 

@@ -61,10 +61,13 @@ def test_podcast_guid_matches_the_namespace_example(tmp_path: Path) -> None:
     # The Podcasting 2.0 spec's example: the feed https://podnews.net/rss has this guid.
     config = config_from_mapping(tmp_path, {"base_url": "https://podnews.net/"}, tmp_path)
     assert config.feed_url == "https://podnews.net/feed/feed.xml"
-    from reviewcast.config import PODCAST_GUID_NAMESPACE
     import uuid
+
+    from reviewcast.config import PODCAST_GUID_NAMESPACE
 
     assert str(uuid.uuid5(PODCAST_GUID_NAMESPACE, "podnews.net/rss")) == (
         "9b024349-ccf0-5f69-a609-6b82873eab3c"
     )
-    assert config.podcast_guid == str(uuid.uuid5(PODCAST_GUID_NAMESPACE, "podnews.net/feed/feed.xml"))
+    assert config.podcast_guid == str(
+        uuid.uuid5(PODCAST_GUID_NAMESPACE, "podnews.net/feed/feed.xml")
+    )
