@@ -220,6 +220,14 @@ def test_every_problem_is_listed(tmp_path: Path) -> None:
     assert "missing field 'guid'" in message
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_are_refused(tmp_path: Path, number: str) -> None:
+    text = record_to_json(make_record(1)).replace('"duration": 312.5', f'"duration": {number}')
+    _write(tmp_path, "episode-1", text)
+    with pytest.raises(ReviewcastError, match="'duration' should be a finite number"):
+        load_records(tmp_path)
+
+
 @pytest.mark.parametrize("content", ["[]", '"text"', "null"])
 def test_record_must_be_an_object(tmp_path: Path, content: str) -> None:
     _write(tmp_path, "episode-1", content)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 import types
 import typing
 from collections.abc import Iterable
@@ -37,7 +38,8 @@ def record_to_json(record: EpisodeRecord) -> str:
     """The record as stable JSON: sorted keys, ISO datetimes, two-space indent, final newline."""
     data = dataclasses.asdict(record)
     data["pub_date"] = record.pub_date.isoformat()
-    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    # allow_nan=False: NaN and Infinity are not JSON, and record_from_json refuses them.
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def record_from_json(text: str, path: Path) -> EpisodeRecord:
@@ -200,7 +202,10 @@ def _convert(value: Any, hint: Any, problems: list[str], *, where: str) -> tuple
             return True, value
     elif hint is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return True, float(value)
+            if math.isfinite(value):
+                return True, float(value)
+            problems.append(f"'{where}' should be a finite number, not {value!r}")
+            return False, None
     elif hint is str:
         if isinstance(value, str):
             return True, value

@@ -1,0 +1,391 @@
+"""Episode records → the show's RSS feed (feed/feed.xml), built with feedgen 1.0.0.
+
+The feed carries Apple's itunes: tags, the Podcasting 2.0 namespace (podcast:guid, locked,
+chapters, transcript) and Podlove Simple Chapters (psc:). The same records always give the
+same bytes: nothing here reads the clock, so golden files can pin the output.
+
+feedgen 1.0.0 has defects this module works around; each is marked ``feedgen 1.0.0 defect``
+where it is handled, and tests/test_feed.py has a test for each:
+
+1. ``itunes_explicit`` accepts only yes/no/clean, while Apple wants "true"/"false".
+2. The channel's ``itunes_image`` silently drops a URL that does not end in .jpg/.png
+   (it builds a ValueError and never raises it); the item's raises instead.
+3. An enclosure without a length is written as ``length="None"``.
+4. ``pubDate`` raises on a naive datetime.
+5. lastBuildDate defaults to the wall clock and cannot be unset.
+6. ``itunes_category`` puts the category into an XPath expression unescaped, so a quote in it
+   raises.
+7. No Podcasting 2.0 or Podlove Simple Chapters tags at all.
+8. ``feedgen.util`` uses ``lxml.etree`` without importing it, so ``feedgen.ext.*`` cannot be
+   imported first.
+9. The channel's <link> is the last link given to ``link()``, not the first as documented.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+# feedgen 1.0.0 defect 8: feedgen.util does `import lxml` and then uses lxml.etree, so importing
+# feedgen.ext.* first fails unless lxml.etree is already loaded. (lxml ships no type hints.)
+import lxml.etree  # type: ignore[import-untyped]
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.ext.podcast import PodcastExtension
+from feedgen.ext.podcast_entry import PodcastEntryExtension
+from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
+
+from reviewcast import __version__
+from reviewcast.config import ShowConfig
+from reviewcast.errors import ReviewcastError
+from reviewcast.fsutil import atomic_write_bytes
+from reviewcast.models import Chapter, EpisodeRecord
+
+FEED_PATH = "feed/feed.xml"
+ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+PODCAST_NS = "https://podcastindex.org/namespace/1.0"
+PSC_NS = "http://podlove.org/simple-chapters"
+CHAPTERS_JSON_TYPE = "application/json+chapters"
+VTT_TYPE = "text/vtt"
+SRT_TYPE = "application/x-subrip"
+#: Apple's limits: the show description in bytes, and most other values in characters.
+DESCRIPTION_MAX_BYTES = 4000
+SUBTITLE_MAX_CHARS = 255
+SUMMARY_MAX_CHARS = 4000
+
+# Characters XML 1.0 forbids (C0 controls except tab/LF/CR, lone surrogates, U+FFFE/U+FFFF) and
+# the C1 controls, which are legal but only ever appear in text as mis-decoded bytes. lxml
+# refuses the former outright ("All strings must be XML compatible").
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def build_feed(config: ShowConfig, records: Sequence[EpisodeRecord], *, artwork_url: str) -> bytes:
+    """The RSS feed for ``records`` as UTF-8 bytes; newest episode first."""
+    _check_unique_guids(records)
+    items = sorted(records, key=lambda r: (_aware(r.pub_date), r.number), reverse=True)
+
+    fg = FeedGenerator()
+    # The subclasses below keep feedgen's podcast extension and fix what it gets wrong.
+    fg.register_extension("podcast", ApplePodcastExtension, ApplePodcastEntryExtension)
+    fg.register_extension("podcastindex", PodcastIndexExtension, PodcastIndexEntryExtension)
+    fg.register_extension("psc", SimpleChaptersExtension, SimpleChaptersEntryExtension)
+
+    title = _clean(config.title).strip()
+    fg.title(title)
+    # RSS requires a description (feedgen refuses to write the feed without one).
+    description = _clean(config.description).strip() or title
+    fg.description(_truncate_bytes(description, DESCRIPTION_MAX_BYTES))
+    fg.language(config.language)
+    # feedgen 1.0.0 defect 9: <link> is the *last* link given (its comment says the first), so
+    # the self link must come before the site's.
+    fg.link(href=config.feed_url, rel="self", type="application/rss+xml")
+    fg.link(href=config.site_url, rel="alternate")
+    fg.image(url=artwork_url, title=title, link=config.site_url)
+    if config.copyright:
+        fg.copyright(_clean(config.copyright))
+    fg.generator(f"reviewcast {__version__}")
+    if items:
+        newest = _aware(items[0].pub_date)
+        fg.pubDate(newest)
+        # The newest episode, not the wall clock: the same records must give the same bytes.
+        fg.lastBuildDate(newest)
+    else:
+        # feedgen 1.0.0 defect 5: lastBuildDate is "now" unless set; an empty show has no date
+        # to give, so the element is dropped (see _NoBuildDateExtension).
+        fg.register_extension("nobuilddate", _NoBuildDateExtension, None)
+
+    apple: ApplePodcastExtension = fg.podcast
+    apple.itunes_author(_clean(config.author_name))
+    if config.owner_email:
+        owner_name = _clean(config.owner_name or config.author_name).strip() or title
+        apple.itunes_owner(name=owner_name, email=_clean(config.owner_email))
+    apple.itunes_type(config.show_type)
+    apple.image_url = artwork_url
+    apple.explicit = config.explicit
+    apple.category = tuple(_clean(c) for c in config.categories if c)
+
+    index: PodcastIndexExtension = fg.podcastindex
+    index.guid = config.podcast_guid
+    index.locked = config.locked
+    index.locked_owner = _clean(config.owner_email)
+
+    for record in items:
+        _add_item(fg, config, record)
+
+    xml: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return xml
+
+
+def write_feed(config: ShowConfig, records: Sequence[EpisodeRecord], *, artwork_url: str) -> Path:
+    """Write feed/feed.xml under the show folder atomically and return its path."""
+    target = config.root / FEED_PATH
+    data = build_feed(config, records, artwork_url=artwork_url)
+    try:
+        atomic_write_bytes(target, data)
+    except OSError as exc:
+        raise ReviewcastError(
+            f"could not write the feed: {exc.strerror or exc}. The previous feed is unchanged.",
+            path=target,
+        ) from exc
+    return target
+
+
+def _add_item(fg: Any, config: ShowConfig, record: EpisodeRecord) -> None:
+    entry = fg.add_entry(order="append")
+    # Apple wants no surrounding spaces, and an item without a title is no episode to Apple.
+    entry.title(_clean(record.title).strip() or f"Episode {record.number}")
+    entry.guid(_clean(record.guid), permalink=False)
+    notes = _cdata_html(record.notes_html)
+    # Apple asks for HTML in CDATA; feedgen writes <description> as escaped text unless it is
+    # handed a CDATA object, which it passes through to lxml untouched.
+    entry.description(lxml.etree.CDATA(notes))
+    entry.content(notes, type="CDATA")
+    # feedgen 1.0.0 defect 3: a missing length is written as "None"; always pass the exact size.
+    entry.enclosure(url=_url(config, record.audio), length=str(record.length), type="audio/mpeg")
+    # feedgen 1.0.0 defect 4: pubDate raises on naive datetimes.
+    entry.pubDate(_aware(record.pub_date))
+
+    apple: ApplePodcastEntryExtension = entry.podcast
+    reviewer = _clean(record.reviewer or "").strip()
+    if reviewer:
+        apple.itunes_author(reviewer)
+    apple.itunes_duration(str(_whole_seconds(record.duration)))
+    apple.itunes_episode(record.number)
+    apple.itunes_episode_type("full")
+    if record.summary:
+        summary = _clean(record.summary)
+        apple.itunes_summary(_truncate_chars(summary, SUMMARY_MAX_CHARS))
+        apple.itunes_subtitle(_truncate_chars(summary, SUBTITLE_MAX_CHARS))
+    # A clean episode in a show marked explicit would tell Apple something the show denies.
+    apple.explicit = record.explicit or config.explicit
+    if record.cover:
+        apple.image_url = _url(config, record.cover)
+
+    index: PodcastIndexEntryExtension = entry.podcastindex
+    if record.chapters_json:
+        index.chapters_url = _url(config, record.chapters_json)
+    language = _clean(record.language or config.language)
+    for path, mime in ((record.transcript_vtt, VTT_TYPE), (record.transcript_srt, SRT_TYPE)):
+        if path:
+            index.transcripts.append((_url(config, path), mime, language))
+
+    psc: SimpleChaptersEntryExtension = entry.psc
+    psc.chapters = record.chapters
+
+
+# -- feedgen extensions -------------------------------------------------------------------
+
+
+class ApplePodcastExtension(PodcastExtension):  # type: ignore[misc]
+    """feedgen's itunes: channel tags, with the image, explicit flag and category done right."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.image_url = ""
+        self.explicit: bool | None = None
+        self.category: tuple[str, ...] = ()
+
+    def extend_rss(self, rss_feed: Any) -> Any:
+        """Add feedgen's itunes: tags, then the ones it cannot write."""
+        super().extend_rss(rss_feed)
+        channel = rss_feed[0]
+        # feedgen 1.0.0 defect 2: itunes_image() silently ignores any URL not ending in
+        # .jpg/.png (a query string, ".jpeg"); Apple only asks that the type match the file.
+        if self.image_url:
+            xml_elem(f"{{{ITUNES_NS}}}image", channel).set("href", self.image_url)
+        # feedgen 1.0.0 defect 1: itunes_explicit() rejects "true"/"false", Apple's values.
+        if self.explicit is not None:
+            _text_elem(channel, f"{{{ITUNES_NS}}}explicit", _true_false(self.explicit))
+        # feedgen 1.0.0 defect 6: itunes_category() breaks on a quote in the category name.
+        parent = channel
+        for name in self.category:
+            parent = xml_elem(f"{{{ITUNES_NS}}}category", parent)
+            parent.set("text", name)
+        return rss_feed
+
+
+class ApplePodcastEntryExtension(PodcastEntryExtension):  # type: ignore[misc]
+    """feedgen's itunes: item tags, with the image and explicit flag done right."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.image_url = ""
+        self.explicit: bool | None = None
+
+    def extend_rss(self, entry: Any) -> Any:
+        """Add feedgen's itunes: tags, then the ones it cannot write."""
+        super().extend_rss(entry)
+        # feedgen 1.0.0 defect 2 (item flavour): itunes_image() raises for ".jpeg" etc.
+        if self.image_url:
+            xml_elem(f"{{{ITUNES_NS}}}image", entry).set("href", self.image_url)
+        # feedgen 1.0.0 defect 1: itunes_explicit() rejects "true"/"false".
+        if self.explicit is not None:
+            _text_elem(entry, f"{{{ITUNES_NS}}}explicit", _true_false(self.explicit))
+        return entry
+
+
+class PodcastIndexExtension(BaseExtension):  # type: ignore[misc]
+    """Podcasting 2.0 channel tags: podcast:guid and podcast:locked (feedgen 1.0.0 defect 7)."""
+
+    def __init__(self) -> None:
+        self.guid = ""
+        self.locked: bool | None = None
+        self.locked_owner = ""
+
+    def extend_ns(self) -> dict[str, str]:
+        """The podcast: prefix, with the namespace URI the spec asks publishers to use."""
+        return {"podcast": PODCAST_NS}
+
+    def extend_rss(self, rss_feed: Any) -> Any:
+        """Add podcast:guid and podcast:locked to the channel."""
+        channel = rss_feed[0]
+        if self.guid:
+            _text_elem(channel, f"{{{PODCAST_NS}}}guid", self.guid)
+        if self.locked is not None:
+            locked = _text_elem(channel, f"{{{PODCAST_NS}}}locked", "yes" if self.locked else "no")
+            if self.locked_owner:
+                locked.set("owner", self.locked_owner)
+        return rss_feed
+
+
+class PodcastIndexEntryExtension(BaseEntryExtension):  # type: ignore[misc]
+    """Podcasting 2.0 item tags: podcast:chapters and podcast:transcript."""
+
+    def __init__(self) -> None:
+        self.chapters_url = ""
+        #: (url, MIME type, language) for each transcript file.
+        self.transcripts: list[tuple[str, str, str]] = []
+
+    def extend_rss(self, entry: Any) -> Any:
+        """Add podcast:chapters and one podcast:transcript per file to the item."""
+        if self.chapters_url:
+            chapters = xml_elem(f"{{{PODCAST_NS}}}chapters", entry)
+            chapters.set("url", self.chapters_url)
+            chapters.set("type", CHAPTERS_JSON_TYPE)
+        for url, mime, language in self.transcripts:
+            transcript = xml_elem(f"{{{PODCAST_NS}}}transcript", entry)
+            transcript.set("url", url)
+            transcript.set("type", mime)
+            transcript.set("language", language)
+            # Both formats are timed, so players may show them as captions (spec: rel).
+            transcript.set("rel", "captions")
+        return entry
+
+
+class SimpleChaptersExtension(BaseExtension):  # type: ignore[misc]
+    """Declares the psc: prefix on the feed; the chapters themselves are per item."""
+
+    def extend_ns(self) -> dict[str, str]:
+        """The psc: prefix of Podlove Simple Chapters."""
+        return {"psc": PSC_NS}
+
+
+class SimpleChaptersEntryExtension(BaseEntryExtension):  # type: ignore[misc]
+    """Podlove Simple Chapters 1.2 in the item: ``<psc:chapters>`` with one chapter each."""
+
+    def __init__(self) -> None:
+        self.chapters: tuple[Chapter, ...] = ()
+
+    def extend_rss(self, entry: Any) -> Any:
+        """Add psc:chapters to the item when the episode has chapters."""
+        if self.chapters:
+            chapters = xml_elem(f"{{{PSC_NS}}}chapters", entry)
+            chapters.set("version", "1.2")
+            for chapter in self.chapters:
+                element = xml_elem(f"{{{PSC_NS}}}chapter", chapters)
+                element.set("start", _npt(chapter.start))
+                element.set("title", _clean(chapter.title))
+        return entry
+
+
+class _NoBuildDateExtension(BaseExtension):  # type: ignore[misc]
+    """Drops the wall-clock lastBuildDate that feedgen 1.0.0 always writes (defect 5)."""
+
+    def extend_rss(self, rss_feed: Any) -> Any:
+        channel = rss_feed[0]
+        for element in channel.findall("lastBuildDate"):
+            channel.remove(element)
+        return rss_feed
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _text_elem(parent: Any, tag: str, text: str) -> Any:
+    element = xml_elem(tag, parent)
+    element.text = text
+    return element
+
+
+def _true_false(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _clean(text: str) -> str:
+    """``text`` without the characters XML cannot carry."""
+    return _XML_INVALID.sub("", text)
+
+
+def _cdata_html(html: str) -> str:
+    # "]]>" would end a CDATA section early. In HTML, "]]&gt;" means the same in text and in
+    # attribute values, so the notes stay what they were (and no lxml version can trip on it).
+    # A CR cannot be escaped inside CDATA and XML parsers turn it into LF anyway; say so here.
+    text = _clean(html).replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("]]>", "]]&gt;")
+
+
+def _truncate_bytes(text: str, limit: int) -> str:
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    ellipsis = "…"
+    cut = data[: limit - len(ellipsis.encode("utf-8"))].decode("utf-8", "ignore")
+    return cut.rstrip() + ellipsis
+
+
+def _truncate_chars(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "…"
+
+
+def _url(config: ShowConfig, relative: str) -> str:
+    """The absolute URL of a file given relative to the show folder, each segment quoted."""
+    path = _clean(relative).replace("\\", "/").lstrip("/")
+    return config.base + quote(path, safe="/")
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    # Records are meant to hold aware datetimes; a naive one is taken as UTC rather than
+    # crashing the whole feed.
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _whole_seconds(seconds: float) -> int:
+    return round(seconds) if math.isfinite(seconds) and seconds > 0 else 0
+
+
+def _npt(seconds: float) -> str:
+    """Normal Play Time as Podlove Simple Chapters writes it: HH:MM:SS.mmm."""
+    millis = round(seconds * 1000) if math.isfinite(seconds) and seconds > 0 else 0
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+
+
+def _check_unique_guids(records: Sequence[EpisodeRecord]) -> None:
+    seen: dict[str, str] = {}
+    for record in records:
+        other = seen.setdefault(record.guid, record.slug)
+        if other != record.slug:
+            raise ReviewcastError(
+                f"episodes '{other}' and '{record.slug}' have the same guid {record.guid!r}; "
+                "podcast apps would show only one of them. Give one of them a new guid in its "
+                "episodes/<slug>/episode.json."
+            )
