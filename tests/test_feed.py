@@ -541,6 +541,15 @@ def test_long_summary_gives_a_short_subtitle(tmp_path: Path) -> None:
     assert len(summary) <= 4000 and summary.startswith("word word")
 
 
+def test_cdata_end_in_notes_stays_in_one_cdata_section(tmp_path: Path) -> None:
+    # lxml 6 would split the section itself, older lxml refuses; "]]&gt;" is the same HTML.
+    record = make_record(1, notes_html='<p>a ]]> b <a title="x]]>y">c</a></p>')
+    xml = build_feed(make_config(tmp_path), [record], artwork_url=ARTWORK)
+    expected = '<p>a ]]&gt; b <a title="x]]&gt;y">c</a></p>'
+    assert f"<description><![CDATA[{expected}]]></description>".encode() in xml
+    assert f"<content:encoded><![CDATA[{expected}]]></content:encoded>".encode() in xml
+
+
 # -- hostile text -------------------------------------------------------------------------
 
 HOSTILE = {
