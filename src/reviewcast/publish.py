@@ -24,13 +24,12 @@ from reviewcast.audio import Assembled
 from reviewcast.config import ShowConfig
 from reviewcast.fsutil import atomic_write_bytes
 from reviewcast.models import Chapter, EpisodeRecord, Review, Script
-from reviewcast.records import record_to_json
+from reviewcast.records import RECORD_NAME, find_record_for_source, save_record
 from reviewcast.tags import write_tags
 from reviewcast.templates import environment, render
 from reviewcast.transcript import chapters_json, format_timestamp, srt, webvtt
 
 EPISODES = "episodes"
-RECORD_NAME = "episode.json"
 MAX_SLUG = 60
 
 
@@ -75,9 +74,9 @@ def identity(
     config: ShowConfig, source: str, title: str, records: Sequence[EpisodeRecord]
 ) -> Identity:
     """Reuse the slug, guid and number of this review's earlier episode; else choose new ones."""
-    for record in records:
-        if record.source == source:
-            return Identity(record.slug, record.guid, record.number, record.pub_date)
+    record = find_record_for_source(records, source)
+    if record is not None:
+        return Identity(record.slug, record.guid, record.number, record.pub_date)
     taken = {r.slug for r in records}
     base = slugify(title)
     slug, n = base, 2
@@ -170,7 +169,7 @@ def publish(
         explicit=config.explicit,
         fingerprint=fingerprint,
     )
-    atomic_write_bytes(folder / RECORD_NAME, record_to_json(record).encode("utf-8"))
+    save_record(config.root, record)
     return record
 
 
