@@ -1,0 +1,133 @@
+"""Review file bytes → clean text: size guard, encoding detection, line endings, NFC."""
+
+from __future__ import annotations
+
+import codecs
+import errno
+import unicodedata
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from reviewcast.errors import ReviewError
+
+#: Review files larger than this (5 MB) are refused: no review is that long, and a file that big
+#: is almost certainly the wrong file (an audio file, an archive, a whole site dump).
+MAX_REVIEW_BYTES = 5 * 1024 * 1024
+
+# Longest BOMs first: the UTF-32-LE BOM starts with the UTF-16-LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+# Characters that real Western text encoded as Windows-1252/Latin-1 is made of once decoded.
+_WESTERN_EXTRA = frozenset("“”‘’‚„«»‹›–—…•·€£¥¢©®™°±§¶×÷¡¿ªº¹²³¼½¾\u00a0\u00ad")
+_CONTROL_OK = frozenset("\t\n\r\f\v")
+
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of ``path``; ReviewError when it is missing, unreadable or too big."""
+    try:
+        with path.open("rb") as fh:
+            # One byte more than the limit tells "too big" without reading a huge file whole.
+            data = fh.read(MAX_REVIEW_BYTES + 1)
+    except FileNotFoundError:
+        raise ReviewError("file not found", path=path) from None
+    except IsADirectoryError:
+        raise ReviewError("is a folder, not a review file", path=path) from None
+    except PermissionError:
+        raise ReviewError("cannot be read: permission denied", path=path) from None
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            raise ReviewError("file not found", path=path) from None
+        reason = exc.strerror or str(exc)
+        raise ReviewError(f"cannot be read: {reason}", path=path) from None
+    if len(data) > MAX_REVIEW_BYTES:
+        raise ReviewError(
+            f"the file is larger than {MAX_REVIEW_BYTES // (1024 * 1024)} MB, the limit for a "
+            "review; is it the right file?",
+            path=path,
+        )
+    return data
+
+
+def decode(data: bytes, path: Path) -> str:
+    """Decode review bytes to text with ``\\n`` line endings in NFC; ReviewError when not text."""
+    if not data:
+        raise ReviewError("the file is empty", path=path)
+    text = _decode(data, path)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _drop_controls(text, path)
+    text = unicodedata.normalize("NFC", text)
+    if not text.strip():
+        raise ReviewError("the file holds nothing but whitespace", path=path)
+    return text
+
+
+def _decode(data: bytes, path: Path) -> str:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError:
+                raise ReviewError(
+                    f"starts with a {encoding.upper()} byte-order mark but is not valid "
+                    f"{encoding.upper()}; is it a text file?",
+                    path=path,
+                ) from None
+    if b"\x00" in data:
+        raise ReviewError("looks like a binary file (it contains NUL bytes), not text", path=path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    # charset-normalizer guesses poorly on short Western text (it reads Windows-1252 smart
+    # quotes as Arabic or Central European), and Windows-1252/Latin-1 is by far the most common
+    # legacy encoding of reviews. So take Windows-1252 when the result looks like Western text,
+    # and only otherwise ask charset-normalizer (Cyrillic, Greek, CJK, …).
+    western = _western(data)
+    if western is not None:
+        return western
+    best = from_bytes(data).best()
+    if best is None:
+        raise ReviewError("is not text in any encoding reviewcast recognises", path=path)
+    return str(best)
+
+
+def _western(data: bytes) -> str | None:
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        # Bytes 0x81, 0x8D, 0x8F, 0x90 and 0x9D are undefined in Windows-1252: Latin-1 proper.
+        text = data.decode("latin-1")
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return None
+    foreign = 0
+    for ch in text:
+        if ch.isascii():
+            continue
+        if ch in _WESTERN_EXTRA:
+            continue
+        if ("\u00c0" <= ch <= "\u00ff" and ch not in "×÷") or ch in "ŠšŽžŒœŸ":
+            foreign += 1
+            continue
+        return None  # C1 controls, or letters Windows-1252 has but Western prose never uses
+    # Cyrillic or Greek bytes read as Windows-1252 give (almost) only accented letters.
+    return text if foreign <= 0.3 * len(letters) else None
+
+
+def _drop_controls(text: str, path: Path) -> str:
+    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in _CONTROL_OK)
+    if controls == 0:
+        return text
+    if controls > max(2, len(text) // 100):
+        raise ReviewError(
+            "looks like a binary file (it is full of control bytes), not text", path=path
+        )
+    # A stray escape or form feed in pasted text is noise, not a reason to refuse the review.
+    return "".join(ch for ch in text if ch in _CONTROL_OK or unicodedata.category(ch) != "Cc")
