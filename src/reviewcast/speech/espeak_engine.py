@@ -45,12 +45,7 @@ class EspeakEngine:
         self._rate = self._state.rate
 
     def _check_caller(self) -> None:
-        if os.getpid() != self._pid or threading.get_ident() != self._thread:
-            raise EngineError(
-                "the espeak engine was created in another thread or process and eSpeak is not "
-                "thread-safe: create the engine in each worker process, and use it only from "
-                "the thread that created it"
-            )
+        espeak_lib.check_caller(self.name, self._pid, self._thread)
 
     def version(self) -> str:
         """eSpeak's version and the wheel that ships it, plus this adapter's revision."""

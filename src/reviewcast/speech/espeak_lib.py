@@ -237,6 +237,25 @@ def _pyttsx3_started_espeak() -> bool:
     return bool(getattr(getattr(driver, "EspeakDriver", None), "_moduleInitialized", False))
 
 
+def check_caller(engine: str, pid: int, thread: int) -> None:
+    """EngineError unless called from process ``pid`` and thread ``thread``, which made ``engine``.
+
+    Neither pyttsx3 nor eSpeak is thread-safe, and a forked child inherits eSpeak's state
+    without the thread that drives it.
+    """
+    if os.getpid() != pid:
+        raise EngineError(
+            f"the {engine} engine was created before this process was forked and cannot be used "
+            "here: start worker processes with the 'spawn' method, or fork before creating the "
+            "engine"
+        )
+    if threading.get_ident() != thread:
+        raise EngineError(
+            f"the {engine} engine was created in another thread and is not thread-safe: use it "
+            "only from the thread that created it (or one engine per worker process)"
+        )
+
+
 # --- voices ------------------------------------------------------------------------------
 
 
@@ -311,15 +330,18 @@ def resolve_voice(requested: str, voices: Sequence[EspeakVoice], variants: Seque
             )
         resolved = candidates[0]
     if resolved is None:
-        raise EngineError(
-            f"unknown voice '{requested}'{_suggest(key, [*by_id, *by_file])}; {VOICES_HINT}"
-        )
+        names = {**by_file, **by_id}
+        close = difflib.get_close_matches(key, list(names), n=6, cutoff=0.6)
+        ids = list(dict.fromkeys(names[name] for name in close))[:3]
+        raise EngineError(f"unknown voice '{requested}'{_did_you_mean(ids)}; {VOICES_HINT}")
     if not plus:
         return resolved
     if variant not in variants:
         # eSpeak ignores an unknown variant (they are case-sensitive file names) in silence.
         near = [name for name in variants if name.lower() == variant.lower()]
-        hint = f" (did you mean '+{near[0]}'?)" if near else _suggest(variant, variants, "+")
+        if not near:
+            near = difflib.get_close_matches(variant, list(variants), n=3, cutoff=0.6)
+        hint = _did_you_mean([f"+{name}" for name in near])
         raise EngineError(
             f"unknown voice variant '+{variant}' in '{requested}'{hint}; "
             f"variants: {', '.join(sorted(variants, key=str.lower))}"
@@ -327,11 +349,10 @@ def resolve_voice(requested: str, voices: Sequence[EspeakVoice], variants: Seque
     return f"{resolved}+{variant}"
 
 
-def _suggest(word: str, choices: Sequence[str], prefix: str = "") -> str:
-    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
-    if not close:
+def _did_you_mean(names: Sequence[str]) -> str:
+    if not names:
         return ""
-    return " (did you mean " + " or ".join(f"'{prefix}{name}'" for name in close) + "?)"
+    return " (did you mean " + " or ".join(f"'{name}'" for name in names) + "?)"
 
 
 # --- the same text gives the same samples ------------------------------------------------

@@ -180,18 +180,7 @@ class _Session:
             self.errors.append(exception)
 
     def check_caller(self) -> None:
-        if os.getpid() != self.pid:
-            raise EngineError(
-                "pyttsx3 was started before this process was forked and cannot be used here: "
-                "start worker processes with the 'spawn' method, or fork before creating the "
-                "engine"
-            )
-        if threading.get_ident() != self.thread:
-            raise EngineError(
-                "the pyttsx3 engine was created in another thread and pyttsx3 is not "
-                "thread-safe: use it only from the thread that created it (or one engine per "
-                "worker process)"
-            )
+        espeak_lib.check_caller(Pyttsx3Engine.name, self.pid, self.thread)
 
     # --- voices ------------------------------------------------------------------------
 
