@@ -315,6 +315,35 @@ def test_html_page_body_without_furniture() -> None:
     assert review.blocks[5].text == "Best track: Salt Road\nSkip: nothing"
 
 
+def test_html_blog_page_of_the_sample() -> None:
+    # The sample's text in a typical blog theme: author box, share links, comments, related.
+    review = read_review(DATA / "tron-ares-ost-blog.html")
+    assert review.title == "\"TRON: ARES OST\": It's not Trent's fault."
+    assert (review.artist, review.album) == (
+        "Nine Inch Nails",
+        "TRON: Ares (Original Motion Picture Soundtrack)",
+    )
+    assert (review.reviewer, review.date) == ("bizzo", dt.date(2025, 10, 12))
+    assert review.bio == (
+        "I'm a recovering former music journo, news guy, and attorney.\n\n"
+        "When I'm not rambling about music, I enjoy TTRPGs."
+    )
+    assert review.blocks[0].text.startswith("Sometimes there's a benefit")
+    assert review.blocks[-1].text == "(Stream it on Youtube if you must.)"
+    for furniture in ("updated on", "Share", "Twitter", "Comments", "Great review", "Related"):
+        assert furniture not in review.text
+    assert "This article was updated on October 12, 2025" in review.removed
+
+
+def test_html_author_that_is_a_sentence_is_refused() -> None:
+    from reviewcast.reviews.html import _author
+
+    assert _author("Maren Holt") == "Maren Holt"
+    assert _author("Ann Smith; Bob Jones") == "Ann Smith and Bob Jones"
+    assert _author("Bizzo I'M A Recovering Former Music Journo; News Guy") is None
+    assert _author(" ; ") is None
+
+
 def test_html_fragment() -> None:
     review = read_review(DATA / "fragment.html")
     assert review.title == "Harbour Lights"

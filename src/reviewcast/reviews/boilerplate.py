@@ -56,7 +56,7 @@ _TAIL = re.compile(
     r"|join the (discussion|conversation)|kommentare?( \(\d+\))?:?"
     r"|related( posts| articles| reviews| stories)?:?|you (may|might) also like:?"
     r"|more (reviews|like this)|more from (this|the) (author|site|blog|writer)"
-    r"|read next:?|recommended( for you)?:?)",
+    r"|read next:?|recommended for you:?)",
     re.IGNORECASE,
 )
 _DATE_VERB = re.compile(
@@ -360,6 +360,23 @@ def _bio_at(
         paragraphs = _bio_paragraphs(blocks, i, first_person_only=True)
         return None, paragraphs, len(paragraphs)
     return None
+
+
+def bio_from_blocks(blocks: Sequence[Block]) -> tuple[str | None, str | None]:
+    """(name, bio) from the blocks of a page's author box; bio is None when it holds none."""
+    texts = [b.text.strip() for b in blocks]
+    if texts and _ABOUT.fullmatch(texts[0]) and _words(texts[0]) <= 6:
+        about = _ABOUT.fullmatch(texts[0])
+        name = about.group("name") if about else None
+        texts = texts[1:]
+    else:
+        name = None
+    if len(texts) > 1 and _name_line(texts[0]):
+        name, texts = name or texts[0], texts[1:]
+    texts = [t for t in texts if not is_junk_line(t)]
+    if not texts or sum(_words(t) for t in texts) < 5:
+        return name, None
+    return name, "\n\n".join(texts)
 
 
 def _bio_paragraphs(blocks: Sequence[Block], start: int, *, first_person_only: bool) -> list[str]:

@@ -14,7 +14,7 @@ from trafilatura.settings import Document, set_date_params
 
 from reviewcast.models import Block, BlockKind
 from reviewcast.reviews.blocks import BlockBuilder, Parsed, clean_title
-from reviewcast.reviews.boilerplate import page_title, strip_boilerplate
+from reviewcast.reviews.boilerplate import bio_from_blocks, page_title, strip_boilerplate
 from reviewcast.reviews.metadata import Meta, language_code
 
 Role = Literal[
@@ -261,20 +261,54 @@ def read_html(text: str) -> Parsed:
         walker = _TreeWalker(_html_role)
         return _finish(walker.walk(root), walker.first_is_heading, Meta())
     meta = _page_meta(root)
+    name, bio, box = _take_author_box(root)
     extracted = _extract(root)
     if extracted is not None:
-        return _finish(*extracted[:2], extracted[2].fill(meta))
-    # trafilatura found no article: read the page's main part without its furniture.
-    main = next(iter(root.xpath("//article | //main | //body")), root)
-    walker = _TreeWalker(_html_role)
-    return _finish(walker.walk(main), walker.first_is_heading, meta)
+        blocks, first_is_heading, found = extracted
+        meta = found.fill(meta)
+    else:
+        # trafilatura found no article: read the page's main part without its furniture.
+        main = next(iter(root.xpath("//article | //main | //body")), root)
+        walker = _TreeWalker(_html_role)
+        blocks, first_is_heading = walker.walk(main), walker.first_is_heading
+    parsed = _finish(blocks, first_is_heading, meta.fill(Meta(reviewer=name, bio=bio)))
+    return Parsed(parsed.blocks, parsed.meta, box + parsed.removed)
+
+
+# Themes put the author's bio in a box: "author-box", "author-bio", "about-author", "bio".
+_AUTHOR_BOX = "//*[re:test(@class, '{0}') or re:test(@id, '{0}')]".format(
+    r"(?i)author[-_ ]?(bio|box|info|about|description|card|profile)"
+    r"|about[-_ ]?(the[-_ ]?)?author|(^|\s)(bio|saboxplugin-wrap)(\s|$)"
+)
+
+
+def _take_author_box(root: Any) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """(name, bio, its texts) from the page's author box, which is removed from ``root``."""
+    try:
+        boxes = root.xpath(_AUTHOR_BOX, namespaces={"re": "http://exslt.org/regular-expressions"})
+    except lxml.etree.XPathError:
+        return None, None, ()
+    name = bio = None
+    texts: list[str] = []
+    for box in boxes:
+        if box.getparent() is None or not isinstance(box.tag, str) or box.tag in ("html", "body"):
+            continue
+        blocks = _TreeWalker(_html_role).walk(box)
+        found_name, found_bio = bio_from_blocks(blocks)
+        if found_bio is None:
+            continue
+        name, bio = name or found_name, bio or found_bio
+        texts.extend(b.text for b in blocks)
+        box.drop_tree()
+    return name, bio, tuple(texts)
 
 
 def _finish(blocks: list[Block], first_is_heading: bool, meta: Meta) -> Parsed:
     title = meta.title
     if blocks and first_is_heading:
         first = clean_title(blocks[0].text)
-        if title is None or _fold(first) == _fold(title) or _fold(first) in _fold(title):
+        folded = _fold(first)
+        if title is None or (folded and folded in _fold(title)):
             title = title or first
             blocks = blocks[1:]
     stripped = strip_boilerplate(blocks)
@@ -313,11 +347,22 @@ def _extract(root: Any) -> tuple[list[Block], bool, Meta] | None:
         return None
     meta = Meta(
         title=clean_title(document.title) if document.title else None,
-        reviewer=_clean(document.author),
+        reviewer=_author(document.author),
         date=_iso_date(document.date),
         source_url=_clean(document.url),
     )
     return blocks, walker.first_is_heading, meta
+
+
+def _author(value: str | None) -> str | None:
+    """trafilatura's author ("A; B"), or None when it took a sentence for a name."""
+    if not value:
+        return None
+    names = [" ".join(part.split()) for part in value.split(";")]
+    names = [n for n in names if n]
+    if not names or any(len(n.split()) > 4 or len(n) > 40 for n in names):
+        return None
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _clean(value: str | None) -> str | None:
