@@ -469,6 +469,17 @@ def test_encodings(tmp_path: Path, data: bytes) -> None:
     assert read_review(write(tmp_path, "r.txt", data)).text == SMART
 
 
+def test_utf16_without_bom(tmp_path: Path) -> None:
+    assert read_review(write(tmp_path, "r.txt", SMART.encode("utf-16-le"))).text == SMART
+    assert read_review(write(tmp_path, "r.txt", SMART.encode("utf-16-be"))).text == SMART
+
+
+def test_utf8_with_stray_windows_1252_bytes(tmp_path: Path) -> None:
+    data = "Café Noir and Señor Coconut. ".encode() + b"\x93Lanterns\x94 is lovely."
+    text = read_review(write(tmp_path, "r.txt", data)).text
+    assert text == "Café Noir and Señor Coconut. “Lanterns” is lovely."
+
+
 def test_latin1_german(tmp_path: Path) -> None:
     text = "Die Platte klingt großartig. Über allem schwebt eine Stimme, schön und müde."
     assert read_review(write(tmp_path, "r.txt", text.encode("latin-1"))).text == text
@@ -541,6 +552,10 @@ def test_binary_nul_bytes(tmp_path: Path) -> None:
 
 def test_binary_control_bytes(tmp_path: Path) -> None:
     check_error(write(tmp_path, "x.html", bytes(range(1, 32)) * 4), "binary file")
+
+
+def test_undecodable_bytes(tmp_path: Path) -> None:
+    check_error(write(tmp_path, "x.md", bytes(range(128, 256)) * 3), "is not text in any encoding")
 
 
 def test_undecodable_utf16(tmp_path: Path) -> None:

@@ -80,11 +80,19 @@ def _decode(data: bytes, path: Path) -> str:
                     path=path,
                 ) from None
     if b"\x00" in data:
-        raise ReviewError("looks like a binary file (it contains NUL bytes), not text", path=path)
+        utf16 = _utf16_without_bom(data)
+        if utf16 is None:
+            raise ReviewError(
+                "looks like a binary file (it contains NUL bytes), not text", path=path
+            )
+        return utf16
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    mixed = _utf8_with_stray_bytes(data)
+    if mixed is not None:
+        return mixed
     # charset-normalizer guesses poorly on short Western text (it reads Windows-1252 smart
     # quotes as Arabic or Central European), and Windows-1252/Latin-1 is by far the most common
     # legacy encoding of reviews. So take Windows-1252 when the result looks like Western text,
@@ -96,6 +104,41 @@ def _decode(data: bytes, path: Path) -> str:
     if best is None:
         raise ReviewError("is not text in any encoding reviewcast recognises", path=path)
     return str(best)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text saved without a byte-order mark: every other byte of Latin text is NUL."""
+    if len(data) % 2 or len(data) < 4:
+        return None
+    even, odd = data[0::2].count(0), data[1::2].count(0)
+    half = len(data) // 2
+    if odd >= 0.9 * half and even == 0:
+        encoding = "utf-16-le"
+    elif even >= 0.9 * half and odd == 0:
+        encoding = "utf-16-be"
+    else:
+        return None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _utf8_with_stray_bytes(data: bytes) -> str | None:
+    """UTF-8 text with a few Windows-1252 bytes pasted in, as copied web text often is."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    stray = sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
+    genuine = sum(1 for ch in text if not ch.isascii() and not "\udc80" <= ch <= "\udcff")
+    # Windows-1252 text rarely forms valid multi-byte UTF-8 by chance: with more genuine UTF-8
+    # characters than stray bytes, the file is UTF-8 and the strays are the exception.
+    if genuine == 0 or stray > genuine:
+        return None
+    return "".join(
+        bytes([ord(ch) - 0xDC00]).decode("cp1252", errors="replace")
+        if "\udc80" <= ch <= "\udcff"
+        else ch
+        for ch in text
+    )
 
 
 def _western(data: bytes) -> str | None:
