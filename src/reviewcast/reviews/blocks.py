@@ -106,3 +106,24 @@ def clean_title(title: str) -> str | None:
         if close and title[-1] == close and title[0] not in inner and close not in inner:
             title = inner.strip()
     return title or None
+
+
+def _fold(text: str | None) -> str:
+    return "".join(ch for ch in (text or "").casefold() if ch.isalnum())
+
+
+def take_headline(
+    blocks: list[Block], first_is_heading: bool, title: str | None
+) -> tuple[list[Block], str | None]:
+    """(blocks, title) with a leading heading taken as the title, or dropped as its repeat.
+
+    A page's title often adds the site's name ("Harbour Lights | The Quiet Ear"), so a heading
+    whose words all appear in the title counts as the same headline.
+    """
+    if not blocks or not first_is_heading:
+        return blocks, title
+    first = clean_title(blocks[0].text)
+    folded = _fold(first)
+    if title is None or (folded and folded in _fold(title)):
+        return blocks[1:], title or first
+    return blocks, title

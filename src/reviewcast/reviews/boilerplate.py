@@ -271,9 +271,8 @@ def strip_boilerplate(blocks: Sequence[Block]) -> Stripped:
     """Remove page furniture from ``blocks``, harvesting artist, album, reviewer, date and bio."""
     kept: list[Block] = []
     removed: list[str] = []
-    artist = album = reviewer = bio = None
-    published: dt.date | None = None
-    updated: dt.date | None = None
+    meta = Meta()
+    updated: dt.date | None = None  # a revision date counts only when no published date shows
     body_seen = False  # a block of the review itself has been kept
     after_furniture = False  # the block before this one was removed furniture
     i = 0
@@ -282,51 +281,46 @@ def strip_boilerplate(blocks: Sequence[Block]) -> Stripped:
         if body_seen and is_tail_start(text):
             removed.extend(b.text for b in blocks[i:])
             break
-        found = _bio_at(blocks, i, body_seen=body_seen, after_furniture=after_furniture)
-        if found is not None:
-            name, paragraphs, used = found
-            reviewer = name or reviewer
-            bio = "\n\n".join(paragraphs)
+        bio = _bio_at(blocks, i, body_seen=body_seen, after_furniture=after_furniture)
+        if bio is not None:
+            name, paragraphs, used = bio
+            meta = meta.fill(Meta(reviewer=name, bio="\n\n".join(paragraphs)))
             removed.extend(b.text for b in blocks[i : i + used])
             i += used
             after_furniture = True
             continue
+        found = _furniture(text, top=not body_seen)
+        if found is None:
+            kept.append(blocks[i])
+            body_seen, after_furniture = True, False
+        else:
+            gives, revised = found
+            meta = meta.fill(gives)
+            updated = updated or revised
+            removed.append(text)
+            after_furniture = True
         i += 1
-        after_furniture = True
-        dated = date_line(text)
-        if dated is not None:
-            if dated.updated:
-                updated = updated or dated.date
-            else:
-                published = published or dated.date
-            reviewer = reviewer or dated.reviewer
-            removed.append(text)
-            continue
-        by = byline(text)
-        if by is not None:
-            reviewer = reviewer or by[0]
-            published = published or by[1]
-            removed.append(text)
-            continue
-        if is_junk_line(text):
-            removed.append(text)
-            continue
-        titled = None if body_seen else page_title(text)
-        if titled is not None:
-            artist, album = artist or titled[0], album or titled[1]
-            removed.append(text)
-            continue
-        kept.append(blocks[i - 1])
-        body_seen = True
-        after_furniture = False
-    meta = Meta(
-        artist=artist,
-        album=album,
-        reviewer=reviewer,
-        date=published or updated,
-        bio=bio,
-    )
+    meta = meta.fill(Meta(date=updated))
     return Stripped(tuple(kept), tuple(removed), meta)
+
+
+def _furniture(text: str, *, top: bool) -> tuple[Meta, dt.date | None] | None:
+    """(what a furniture line gives, a revision date it gives) or None for the review's text."""
+    dated = date_line(text)
+    if dated is not None:
+        if dated.updated:
+            return Meta(reviewer=dated.reviewer), dated.date
+        return Meta(reviewer=dated.reviewer, date=dated.date), None
+    by = byline(text)
+    if by is not None:
+        return Meta(reviewer=by[0], date=by[1]), None
+    if is_junk_line(text):
+        return Meta(), None
+    # The site's title line only stands above the review, never inside it.
+    titled = page_title(text) if top else None
+    if titled is not None:
+        return Meta(artist=titled[0], album=titled[1]), None
+    return None
 
 
 def _bio_at(

@@ -13,7 +13,7 @@ import trafilatura
 from trafilatura.settings import Document, set_date_params
 
 from reviewcast.models import Block, BlockKind
-from reviewcast.reviews.blocks import BlockBuilder, Parsed, clean_title
+from reviewcast.reviews.blocks import BlockBuilder, Parsed, clean_title, take_headline
 from reviewcast.reviews.boilerplate import bio_from_blocks, page_title, strip_boilerplate
 from reviewcast.reviews.metadata import Meta, language_code
 
@@ -304,20 +304,10 @@ def _take_author_box(root: Any) -> tuple[str | None, str | None, tuple[str, ...]
 
 
 def _finish(blocks: list[Block], first_is_heading: bool, meta: Meta) -> Parsed:
-    title = meta.title
-    if blocks and first_is_heading:
-        first = clean_title(blocks[0].text)
-        folded = _fold(first)
-        if title is None or (folded and folded in _fold(title)):
-            title = title or first
-            blocks = blocks[1:]
+    blocks, title = take_headline(blocks, first_is_heading, meta.title)
     stripped = strip_boilerplate(blocks)
     meta = meta.override(Meta(title=title)).fill(stripped.meta)
     return Parsed(stripped.blocks, meta, stripped.removed)
-
-
-def _fold(text: str | None) -> str:
-    return "".join(ch for ch in (text or "").casefold() if ch.isalnum())
 
 
 def _extract(root: Any) -> tuple[list[Block], bool, Meta] | None:

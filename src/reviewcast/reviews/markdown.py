@@ -14,7 +14,7 @@ from markdown_it.token import Token
 
 from reviewcast.errors import ReviewError
 from reviewcast.models import Block, BlockKind
-from reviewcast.reviews.blocks import BlockBuilder, Parsed, clean_title
+from reviewcast.reviews.blocks import BlockBuilder, Parsed, take_headline
 from reviewcast.reviews.boilerplate import strip_boilerplate
 from reviewcast.reviews.metadata import Meta, meta_from_mapping
 
@@ -36,24 +36,10 @@ def read_markdown(text: str, path: Path) -> Parsed:
         ) from None
     walker = _Walker()
     walker.walk(tokens)
-    blocks = walker.blocks
-    title = meta.title
-    if blocks and walker.first_is_heading:
-        first = clean_title(blocks[0].text)
-        # The document's own headline is the title, not something to read out twice.
-        if title is None or _same(first, title):
-            title = title or first
-            blocks = blocks[1:]
+    blocks, title = take_headline(walker.blocks, walker.first_is_heading, meta.title)
     stripped = strip_boilerplate(blocks)
     meta = meta.override(Meta(title=title)).fill(stripped.meta)
     return Parsed(stripped.blocks, meta, tuple(walker.removed) + stripped.removed)
-
-
-def _same(a: str | None, b: str | None) -> bool:
-    def fold(s: str | None) -> str:
-        return "".join(ch for ch in (s or "").casefold() if ch.isalnum())
-
-    return fold(a) == fold(b)
 
 
 def _split_front_matter(text: str) -> tuple[str | None, str, int]:
