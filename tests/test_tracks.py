@@ -188,6 +188,14 @@ def test_common_word_titles_only_where_used_as_titles() -> None:
     assert found(used, titles) == ["Home", "Intro", "Angel", "Nemesis", "Stars"]
 
 
+def test_numbers_as_titles_need_quotes_or_a_song_word() -> None:
+    assert found(review("They formed in 1979, in Leeds."), ["1979"]) == []
+    assert found(review('Then "1979" plays, and the song 22 too.'), ["1979", "22"]) == [
+        "1979",
+        "22",
+    ]
+
+
 def test_capitalised_mid_sentence_counts_in_english_but_not_in_german() -> None:
     titles = ["Kingfisher", "Nebel"]
     assert found(review("After that, Kingfisher keeps things small."), titles) == ["Kingfisher"]
@@ -445,11 +453,15 @@ def test_the_real_sample_in_order() -> None:
 # -- properties --------------------------------------------------------------------------------
 
 _words = st.text(alphabet=string.ascii_letters + "äöüßé'’-", min_size=1, max_size=10)
-_titles = st.lists(st.lists(_words, min_size=1, max_size=4).map(" ".join), min_size=0, max_size=30)
+_titles = st.lists(
+    st.lists(_words, min_size=1, max_size=4).map(" ".join) | st.text(max_size=20),
+    min_size=0,
+    max_size=30,
+)
 _text = st.text(
     alphabet=st.sampled_from(list(string.ascii_letters + " .,!?;:\n'\"“”„«»‘’*_()-0123456789ßé")),
     max_size=400,
-)
+) | st.text(max_size=200)
 
 
 def _check(rv: Review, tracks: tuple[Track, ...], tracklist: Tracklist | None) -> None:

@@ -453,7 +453,7 @@ def _attributed_elsewhere(view: _BlockView, start: int, end: int, context: _Cont
     possessive = re.search(r"([^\W\d_][\w.&-]*)(?:'s|’s|'|’)$", before)
     if possessive and possessive.group(1)[:1].isupper() and context.artist:
         possessor = _fold(possessive.group(1))
-        if possessor not in _fold("album record") and not context.is_artist(possessor):
+        if possessor not in _ALBUM_WORDS and not context.is_artist(possessor):
             return True
     preceding = re.findall(r"[\w'’-]+", before)[-2:]
     return any(word.lower() in _COVER_WORDS for word in preceding) or (
@@ -793,8 +793,8 @@ def _used_as_title(
         if mention == title.letters:
             return True
         return title_case and (capitals >= 2 or not tokens[first].initial)
-    if len(title.fold) <= 3 or not capital:
-        return False  # "go" and "up" need quotes or a song word
+    if len(title.fold) <= 3 or title.fold.isdigit() or not capital:
+        return False  # "go", "up" and "1979" need quotes or a song word
     if title.foreign and context.language == "en":
         return True  # "Hvila" is no English word, wherever it stands
     if tokens[first].initial:
