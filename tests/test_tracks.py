@@ -350,7 +350,7 @@ def test_no_tracklist_leaves_out_lyrics_scare_quotes_albums_and_other_artists() 
         "“I wanted it to feel like a Sunday afternoon,” she said. *Lowlight* is the album.",
         "It sounds like the album *Disintegration*, and Björk's *Vespertine*.",
         '"TRON: ARES OST" is the headline. "Dance all night, sleep all day!" is a lyric.',
-        "She covered “Jolene” once.",
+        "She covered “Jolene” once. “I’m so tired” is the hook.",
         album="TRON: Ares (Original Motion Picture Soundtrack)",
         artist="Nine Inch Nails",
     )

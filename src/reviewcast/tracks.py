@@ -851,7 +851,7 @@ def _looks_like_title(phrase: str) -> bool:
     title_case = all(w[:1].isupper() or w[:1].isdigit() for w in significant)
     if phrase.endswith(("?", "!")) and not title_case:
         return False
-    if words[0].lower().strip(",") in _FIRST_PERSON and not title_case:
+    if words[0].lower().replace("’", "'").strip(",") in _FIRST_PERSON and not title_case:
         return False
     return title_case or len(words) <= 4
 
