@@ -160,7 +160,13 @@ class _Session:
         handler = driver._onSynth
 
         def tap(wav: Any, count: int, events: Any) -> int:
-            result = int(handler(wav, count, events))
+            try:
+                result = int(handler(wav, count, events))
+            except Exception as exc:  # e.g. the driver could not write its WAV file
+                self.errors.append(exc)
+                self.finished.set()
+                self.returned.set()
+                return 1  # 1 = abort synthesis
             index = 0
             while events[index].type != _espeak.EVENT_LIST_TERMINATED:
                 if events[index].type == _espeak.EVENT_MSG_TERMINATED:
@@ -279,7 +285,9 @@ class _Session:
             if self._tap is not None and not self.returned.wait(PIECE_TIMEOUT_S):
                 raise EngineError("eSpeak's callback did not return after speaking")
         if not self.completed:
-            raise EngineError(f"pyttsx3 stopped before the end of {piece[:60]!r}")
+            raise EngineError(
+                f"pyttsx3 stopped before the end of {piece[:60]!r}{self._error_note()}"
+            )
         try:
             return _read_wav(path)
         finally:
