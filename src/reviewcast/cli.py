@@ -131,6 +131,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON for tools and tests")
     p.add_argument("--tracklist", type=Path, metavar="FILE", help="the album's tracklist")
 
+    p = command(
+        "serve",
+        cmd_serve,
+        "serve the show's feed and episodes over HTTP",
+        "Serve the published show (feed/ and episodes/) so podcast apps can subscribe. "
+        "Binds to 127.0.0.1 unless --host says otherwise.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+
+    p = command(
+        "build",
+        cmd_build,
+        "copy the publishable site to a folder for static hosting",
+        "Write the feed and episodes (published files only) to OUT, for nginx, Caddy, S3 or "
+        "GitHub Pages. Upload OUT so that base_url points at it.",
+    )
+    p.add_argument(
+        "out", nargs="?", type=Path, default=None, metavar="OUT", help="default: _site in the show"
+    )
+
     command(
         "voices",
         cmd_voices,
@@ -203,6 +224,23 @@ def cmd_preview(args: argparse.Namespace) -> int:
         print(json.dumps(script_json(script), ensure_ascii=False, indent=2))
     else:
         print(script_text(script))
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from reviewcast.serve import serve
+
+    serve(_config(args), host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from reviewcast.site import build_site
+
+    config = _config(args)
+    out = build_site(config.root, args.out or config.root / "_site")
+    if not args.quiet:
+        print(f"wrote the site to {out}/ — upload it so that {config.base} points at it")
     return EXIT_OK
 
 

@@ -59,7 +59,7 @@ class Tracklist:
     """The album's track titles in album order, and where they came from."""
 
     titles: tuple[str, ...]
-    #: "front matter", "sidecar", "--tracklist FILE", "review", "musicbrainz"
+    #: "review metadata" (front matter or sidecar), "--tracklist <name>", "review", "musicbrainz"
     origin: str
 
 
