@@ -188,6 +188,22 @@ def _codec_for(path: Path) -> str | None:
     )
 
 
+def trim_silence(pcm: bytes, *, keep: float = 0.02, threshold: int = 64) -> bytes:
+    """Cut leading and trailing near-silence from s16le PCM down to ``keep`` seconds.
+
+    Engines end each utterance with a pause of their own (eSpeak: 350 ms at 160 wpm, 700 ms at
+    100); trimming it lets the script alone decide the pacing between sentences.
+    """
+    samples = np.frombuffer(pcm, dtype="<i2")
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > threshold)
+    if loud.size == 0:
+        return pcm
+    margin = int(keep * WORK_RATE)
+    start = max(0, int(loud[0]) - margin)
+    end = min(samples.size, int(loud[-1]) + 1 + margin)
+    return samples[start:end].tobytes()
+
+
 def pcm_dbfs(pcm: bytes) -> float:
     """RMS level of s16le PCM in dBFS."""
     samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)

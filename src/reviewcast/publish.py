@@ -35,6 +35,7 @@ MAX_SLUG = 60
 
 def slugify(text: str) -> str:
     """A safe, readable folder name: ASCII letters, digits and hyphens only; never empty."""
+    text = re.sub(r"(\w)['’](\w)", r"\1\2", text)  # "it's" → "its", not "it-s"
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     if len(slug) > MAX_SLUG:

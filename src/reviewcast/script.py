@@ -16,11 +16,11 @@ from reviewcast.config import ShowConfig
 from reviewcast.models import Review, Script, Segment, SegmentKind, Track, Tracklist
 from reviewcast.templates import environment, paragraphs, render
 
-# Pauses in seconds. eSpeak already ends each utterance with a short silence of its own.
-PAUSE_SENTENCE = 0.25
-PAUSE_BLOCK = 0.7
-PAUSE_SECTION = 1.2  # the beat between intro, review and outro
-PAUSE_AFTER_CUE = 0.15
+# Pauses in seconds; engines' own trailing silence is trimmed (speak.py), so these are the pauses.
+PAUSE_SENTENCE = 0.4
+PAUSE_BLOCK = 0.9
+PAUSE_SECTION = 1.4  # the beat between intro, review and outro
+PAUSE_AFTER_CUE = 0.2
 
 # pysbd splits after these even when a name follows ("feat. Bowie"); rejoin them.
 _NO_BREAK_AFTER = re.compile(r"(?:\bfeat|\bft|\bvs|\bNo|\bnr|\bvol|\bVol|\bop|\bpt)\.\s*$", re.I)
@@ -107,7 +107,7 @@ def build_script(
                             Segment("announce", text, host, PAUSE_SENTENCE, index, track)
                         )
             segments.append(Segment(kind, sentence.text, reader, PAUSE_SENTENCE, index))
-        pause = 0.9 if block.kind == "heading" else PAUSE_BLOCK
+        pause = PAUSE_SECTION if block.kind == "heading" else PAUSE_BLOCK
         _end_block(segments, pause)
     _end_block(segments, PAUSE_SECTION)
 

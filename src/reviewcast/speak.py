@@ -12,7 +12,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from reviewcast.audio import WORK_RATE, SpokenSegment, ffmpeg_exe
+from reviewcast.audio import WORK_RATE, SpokenSegment, ffmpeg_exe, trim_silence
 from reviewcast.errors import EngineError
 from reviewcast.fsutil import atomic_write_bytes
 from reviewcast.models import Script
@@ -82,7 +82,7 @@ def _spoken(text: str, preset: VoicePreset, cache: SpeechCache) -> Path:
         raise EngineError(f"the '{engine.name}' engine returned no audio for {text[:60]!r}")
     if engine.sample_rate() != WORK_RATE:
         pcm = _resample(pcm, engine.sample_rate(), WORK_RATE)
-    return cache.put(key, pcm)
+    return cache.put(key, trim_silence(pcm))
 
 
 def _resample(pcm: bytes, rate: int, target: int) -> bytes:
