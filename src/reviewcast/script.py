@@ -55,20 +55,29 @@ def split_sentences(text: str, language: str | None = None) -> list[Sentence]:
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
-    out = []
+    if spans and spans[-1][1] < len(text):  # never drop a tail pysbd missed
+        spans.append((spans[-1][1], len(text)))
+    out: list[Sentence] = []
     covered = 0
     for start, end in spans:
         start = max(start, covered)  # pysbd's spans can overlap on repeated text
+        covered = max(covered, end)
         chunk = text[start:end]
         lead = len(chunk) - len(chunk.lstrip())
         chunk = chunk.strip()
-        if chunk:
-            out.append(Sentence(chunk, start + lead, start + lead + len(chunk)))
-        covered = max(covered, end)
-    if covered < len(text) and text[covered:].strip():  # never drop a tail pysbd missed
-        tail = text[covered:]
-        lead = len(tail) - len(tail.lstrip())
-        out.append(Sentence(tail.strip(), covered + lead, covered + lead + len(tail.strip())))
+        if not chunk:
+            continue
+        if not any(ch.isalnum() for ch in chunk):
+            # "…" or "./." alone: nothing to say; keep it with the sentence before, if any
+            if out:
+                prev = out[-1]
+                out[-1] = Sentence(
+                    text[prev.start : start + lead + len(chunk)],
+                    prev.start,
+                    start + lead + len(chunk),
+                )
+            continue
+        out.append(Sentence(chunk, start + lead, start + lead + len(chunk)))
     return out
 
 
