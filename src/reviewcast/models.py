@@ -47,6 +47,8 @@ class Review:
     tracklist: tuple[str, ...] | None = None
     #: Boilerplate recognised and left out of the body, for ``preview`` to show.
     removed: tuple[str, ...] = ()
+    #: Pronunciations the review brings (front matter or sidecar ``lexicon``): (written, spoken).
+    lexicon: tuple[tuple[str, str], ...] = ()
 
     @property
     def text(self) -> str:
@@ -88,11 +90,17 @@ class Segment:
     """
 
     kind: SegmentKind
-    text: str
+    text: str  # as written (transcripts, previews)
     voice: str  # voice preset name; "" for cues
     pause_after: float = 0.0
     block: int | None = None  # index into Review.blocks for review/quote segments
     track: Track | None = None  # set on cue and announce segments
+    spoken: str = ""  # as it will be said, after normalisation and the lexicon; "" = text
+
+    @property
+    def say(self) -> str:
+        """The text to give the engine."""
+        return self.spoken or self.text
 
 
 @dataclass(frozen=True)

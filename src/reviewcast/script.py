@@ -6,6 +6,7 @@ mentioned, and transcripts get one caption per sentence with its real timing.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Iterator
@@ -141,7 +142,7 @@ class _Pending:
 
 
 def _with_pause(segment: Segment, pause: float) -> Segment:
-    return Segment(segment.kind, segment.text, segment.voice, pause, segment.block, segment.track)
+    return dataclasses.replace(segment, pause_after=pause)
 
 
 def _end_block(segments: list[Segment], pause: float) -> None:

@@ -65,7 +65,7 @@ def speak(
         else:
             if segment.voice not in presets:
                 presets[segment.voice] = load_preset(segment.voice, show_root)
-            out.append(SpokenSegment(segment, _spoken(segment.text, presets[segment.voice], cache)))
+            out.append(SpokenSegment(segment, _spoken(segment.say, presets[segment.voice], cache)))
         if progress:
             progress(done, total)
     return tuple(out)
