@@ -37,7 +37,6 @@ from reviewcast.feed import (
     SRT_TYPE,
     VTT_TYPE,
 )
-from reviewcast.feed import _url as feed_url
 from reviewcast.models import EpisodeRecord
 from reviewcast.records import load_records
 
@@ -289,7 +288,7 @@ class _Lint:
         self, items: Sequence[ET.Element], records: Sequence[EpisodeRecord]
     ) -> list[_Episode]:
         by_guid = {r.guid: r for r in records}
-        by_url = {feed_url(self.config, r.audio): r for r in records}
+        by_url = {self.config.url_for(r.audio): r for r in records}
         guids: dict[str, str] = {}
         enclosures: dict[str, str] = {}
         listed: set[str] = set()

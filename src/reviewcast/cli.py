@@ -152,6 +152,18 @@ def build_parser() -> argparse.ArgumentParser:
         "out", nargs="?", type=Path, default=None, metavar="OUT", help="default: _site in the show"
     )
 
+    p = command(
+        "check",
+        cmd_check,
+        "lint the show as a podcast directory would",
+        "Check the feed and every episode against what Apple Podcasts and other directories "
+        "require: tags, artwork, enclosure lengths, guids, dates, chapters, transcripts and "
+        "loudness. Exits non-zero when anything is an error.",
+    )
+    p.add_argument(
+        "--no-loudness", action="store_true", help="skip measuring each episode's loudness"
+    )
+
     command(
         "voices",
         cmd_voices,
@@ -242,6 +254,20 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"wrote the site to {out}/ — upload it so that {config.base} points at it")
     return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from reviewcast.check import check_show
+
+    findings = check_show(args.show, loudness=not args.no_loudness)
+    for finding in findings:
+        if finding.level == "error" or not args.quiet:
+            print(finding)
+    errors = sum(f.level == "error" for f in findings)
+    if not args.quiet:
+        warnings = len(findings) - errors
+        print(f"{errors} errors, {warnings} warnings" if findings else "no problems found")
+    return EXIT_FAILED if errors else EXIT_OK
 
 
 def cmd_voices(args: argparse.Namespace) -> int:

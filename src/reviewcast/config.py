@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from reviewcast.errors import ConfigError
 
@@ -104,6 +104,11 @@ class ShowConfig:
     def categories(self) -> tuple[str, str | None]:
         main, _, sub = (part.strip() for part in self.category.partition(">"))
         return main, (sub or None)
+
+    def url_for(self, relative: str) -> str:
+        """The absolute URL of a published file given relative to the show, segments quoted."""
+        path = relative.replace("\\", "/").lstrip("/")
+        return self.base + quote(path, safe="/")
 
     def path(self, relative: str) -> Path:
         return self.root / relative

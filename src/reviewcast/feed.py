@@ -29,7 +29,6 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 # feedgen 1.0.0 defect 8: feedgen.util does `import lxml` and then uses lxml.etree, so importing
 # feedgen.ext.* first fails unless lxml.etree is already loaded. (lxml ships no type hints.)
@@ -355,9 +354,7 @@ def _truncate_chars(text: str, limit: int) -> str:
 
 
 def _url(config: ShowConfig, relative: str) -> str:
-    """The absolute URL of a file given relative to the show folder, each segment quoted."""
-    path = _clean(relative).replace("\\", "/").lstrip("/")
-    return config.base + quote(path, safe="/")
+    return config.url_for(_clean(relative))
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -20,6 +20,7 @@ from reviewcast.feed import write_feed
 from reviewcast.fsutil import atomic_write_bytes, remove_stale_temporaries
 from reviewcast.lock import show_lock
 from reviewcast.models import EpisodeRecord, Script, Segment
+from reviewcast.page import write_page
 from reviewcast.publish import (
     collect_garbage,
     episode_title,
@@ -124,7 +125,9 @@ def render(
         if not any(o.record for o in outcomes):
             return RenderReport(tuple(outcomes))
         atomic_write_bytes(config.root / "feed" / art_name, art)
-        feed = write_feed(config, records, artwork_url=config.base + "feed/" + art_name)
+        artwork_url = config.base + "feed/" + art_name
+        write_page(config, records, artwork_url=artwork_url)
+        feed = write_feed(config, records, artwork_url=artwork_url)
         collect_garbage(config, records)
     return RenderReport(tuple(outcomes), feed=feed, episodes=len(records))
 

@@ -23,7 +23,7 @@ def environment(show_root: Path) -> jinja2.Environment:
     )
     return jinja2.Environment(
         loader=loader,
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
         undefined=jinja2.StrictUndefined,  # a typo in a show's template is an error, not silence
         keep_trailing_newline=False,
     )
