@@ -102,8 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
         "render",
         cmd_render,
         "render reviews to episodes and update the feed",
-        "Render each REVIEW (default: every review in reviews/) to an episode in episodes/ "
-        "and rewrite feed/feed.xml. A review rendered before replaces its own episode.",
+        "Render each REVIEW (default: every review in reviews/) that is new or changed to an "
+        "episode in episodes/, then rewrite feed/feed.xml. A review is re-rendered when its "
+        "text, sidecar, tracklist, the show's settings, a template, the voice or the engine "
+        "changed; a review rendered before replaces its own episode (same guid).",
     )
     p.add_argument("reviews", nargs="*", type=Path, metavar="REVIEW", help="review files")
     p.add_argument(
@@ -118,6 +120,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="SECONDS",
         help="wait this long for another render of the same show to finish",
+    )
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="render N reviews at once in worker processes (default: the cores available)",
+    )
+    p.add_argument("--force", action="store_true", help="re-render even unchanged reviews")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list what would be rendered and why, touching nothing",
     )
 
     p = command(
@@ -164,6 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-loudness", action="store_true", help="skip measuring each episode's loudness"
     )
 
+    p = command(
+        "cache",
+        cmd_cache,
+        "show or clear the speech cache",
+        "Synthesised speech is cached per sentence in .reviewcast/cache, so re-rendering after "
+        "a small change is fast. `cache` shows its size; `cache clear` empties it.",
+    )
+    p.add_argument("action", nargs="?", choices=["info", "clear"], default="info")
+
     command(
         "voices",
         cmd_voices,
@@ -209,7 +234,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from reviewcast.pipeline import find_reviews, render
+    from reviewcast.pipeline import RenderInterrupted, default_jobs, find_reviews, render
 
     config = _config(args)
     paths = list(args.reviews) or find_reviews(config)
@@ -219,10 +244,27 @@ def cmd_render(args: argparse.Namespace) -> int:
             "or name them: reviewcast render FILE…",
             path=config.root / "reviews",
         )
-    with _progress(args, len(paths)) as progress:
-        report = render(
-            config, paths, tracklist_file=args.tracklist, progress=progress, wait=args.wait
-        )
+    jobs = args.jobs if args.jobs is not None else default_jobs()
+    if jobs < 1:
+        raise ConfigError("--jobs must be at least 1")
+    options: dict[str, Any] = {
+        "tracklist_file": args.tracklist,
+        "wait": args.wait,
+        "jobs": jobs,
+        "force": args.force,
+        "dry_run": args.dry_run,
+    }
+    if args.dry_run:
+        report = render(config, paths, **options)
+        _print_plan(report)
+        return EXIT_OK
+    try:
+        with _progress(args, len(paths)) as progress:
+            report = render(config, paths, progress=progress, **options)
+    except RenderInterrupted as interrupt:
+        _print_report(interrupt.report, quiet=args.quiet)
+        print("reviewcast: interrupted; finished episodes are published", file=sys.stderr)
+        return 130
     _print_report(report, quiet=args.quiet)
     return EXIT_FAILED if report.failed else EXIT_OK
 
@@ -268,6 +310,22 @@ def cmd_check(args: argparse.Namespace) -> int:
         warnings = len(findings) - errors
         print(f"{errors} errors, {warnings} warnings" if findings else "no problems found")
     return EXIT_FAILED if errors else EXIT_OK
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from reviewcast.speak import CACHE_DIR, SpeechCache
+
+    config = _config(args)
+    cache = SpeechCache(config.root / CACHE_DIR)
+    if args.action == "clear":
+        freed = cache.clear()
+        print(f"cleared the speech cache ({freed / 1e6:.1f} MB)")
+    else:
+        print(
+            f"speech cache: {cache.root} holds {cache.size() / 1e6:.1f} MB "
+            f"(limit {config.cache_limit_mb} MB)"
+        )
+    return EXIT_OK
 
 
 def cmd_voices(args: argparse.Namespace) -> int:
@@ -378,23 +436,34 @@ def _progress(args: argparse.Namespace, total: int) -> Any:
     return RenderProgress(total)
 
 
+def _print_plan(report: RenderReport) -> None:
+    for item in report.plans:
+        if item.needed:
+            print(f"would render {item.path}: {', '.join(item.reasons)}")
+        else:
+            print(f"unchanged    {item.path}")
+    todo = sum(p.needed for p in report.plans)
+    print(f"{todo} to render, {len(report.plans) - todo} unchanged (dry run: nothing was touched)")
+
+
 def _print_report(report: RenderReport, *, quiet: bool) -> None:
-    for outcome in report.outcomes:
-        if outcome.error is not None:
-            print(f"reviewcast: error: {outcome.error}", file=sys.stderr)
-        elif outcome.record is not None and not quiet:
-            r = outcome.record
-            minutes, seconds = divmod(round(r.duration), 60)
-            print(
-                f"rendered {outcome.path} → {r.audio} ({minutes}:{seconds:02d}, "
-                f"{len([c for c in r.chapters if c.kind == 'track'])} tracks)"
-            )
+    for outcome in report.failed:
+        print(f"reviewcast: error: {outcome.error}", file=sys.stderr)
     if quiet:
         return
-    ok = len(report.outcomes) - len(report.failed)
+    for outcome in report.rendered:
+        r = outcome.record
+        assert r is not None
+        minutes, seconds = divmod(round(r.duration), 60)
+        tracks = sum(c.kind == "track" for c in r.chapters)
+        print(f"rendered {outcome.path} → {r.audio} ({minutes}:{seconds:02d}, {tracks} tracks)")
     if report.feed is not None:
         print(f"feed: {report.feed} ({report.episodes} episodes)")
-    summary = f"{ok} rendered"
+    parts = [f"{len(report.rendered)} rendered"]
+    if report.skipped:
+        parts.append(f"{len(report.skipped)} unchanged")
     if report.failed:
-        summary += f", {len(report.failed)} failed"
-    print(summary)
+        parts.append(f"{len(report.failed)} failed")
+    print(", ".join(parts))
+    if not report.rendered and not report.failed and report.skipped:
+        print("nothing to do: no review changed since its last render (use --force to re-render)")

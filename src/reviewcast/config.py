@@ -74,6 +74,10 @@ class ShowConfig:
         6.0,
         "Length of a track clip (clips/<title>.mp3) played at its cue.",
     )
+    cache_limit_mb: int = _setting(
+        1024,
+        "Size limit of the speech cache (.reviewcast/cache) in MB; least recently used go first.",
+    )
 
     # -- derived values ---------------------------------------------------------------------
 
@@ -201,6 +205,8 @@ def _check_values(v: dict[str, Any]) -> list[str]:
         problems.append("'true_peak' should be between -9 and 0 dBTP")
     if v["show_type"] not in ("episodic", "serial"):
         problems.append("'show_type' must be 'episodic' or 'serial'")
+    if v["cache_limit_mb"] < 0:
+        problems.append("'cache_limit_mb' must not be negative")
     if not 0.5 <= v["clip_seconds"] <= 30:
         problems.append("'clip_seconds' should be between 0.5 and 30")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", v["voice"]):

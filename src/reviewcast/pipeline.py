@@ -1,26 +1,34 @@
 """The only module that knows the order of the stages. Read ``render`` to see the whole product:
 
-read → tracklist → tracks → script → speak → assemble → encode → publish → feed
+    read → tracklist → tracks → script → speak → assemble → encode   (a worker, per review)
+      → publish (this process, one review at a time) → feed + page (once, at the end)
+
+Audio work runs behind a ``concurrent.futures.Executor`` (worker processes by default), so a
+distributed engine's executor can replace the local pool without touching the stages. Publishing
+stays in this process: slugs, episode numbers and the feed are decided in one place, in order.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import hashlib
+import multiprocessing
+import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from reviewcast import __version__
 from reviewcast.audio import Assembled, SpokenSegment, assemble, builtin_cue, encode, load_sound
 from reviewcast.config import ShowConfig
 from reviewcast.errors import ReviewcastError
-from reviewcast.feed import write_feed
 from reviewcast.fsutil import atomic_write_bytes, remove_stale_temporaries
 from reviewcast.lock import show_lock
 from reviewcast.models import EpisodeRecord, Script, Segment
-from reviewcast.page import write_page
 from reviewcast.publish import (
     collect_garbage,
     episode_title,
@@ -41,17 +49,35 @@ REVIEWS = "reviews"
 TRACKLIST_SUFFIX = ".tracks.txt"
 WORK_DIR = Path(".reviewcast") / "work"
 
-#: Called as progress(review path, stage, done, total) while a review renders.
+#: Called as progress(review path, stage, done, total). Stages: "queued", "reading",
+#: "speaking", "assembling", "encoding", "publishing", "done", "failed".
 Progress = Callable[[Path, str, int, int], None]
+#: Makes the executor that renders audio, given the number of jobs.
+ExecutorFactory = Callable[[int], Executor]
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How one review's render ended: a record, or the error a user should see."""
+    """How one review's render ended: a record, skipped as unchanged, or an error."""
 
     path: Path
     record: EpisodeRecord | None = None
     error: ReviewcastError | None = None
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a render would do with one review, and why."""
+
+    path: Path
+    source: str
+    fingerprint: str
+    reasons: tuple[str, ...]  # empty: unchanged
+
+    @property
+    def needed(self) -> bool:
+        return bool(self.reasons)
 
 
 @dataclass(frozen=True)
@@ -59,11 +85,20 @@ class RenderReport:
     outcomes: tuple[Outcome, ...]
     feed: Path | None = None
     episodes: int = 0
-    notes: tuple[str, ...] = field(default=())
+    interrupted: bool = False
+    plans: tuple[Plan, ...] = field(default=())
 
     @property
     def failed(self) -> tuple[Outcome, ...]:
         return tuple(o for o in self.outcomes if o.error is not None)
+
+    @property
+    def rendered(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if o.record is not None)
+
+    @property
+    def skipped(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if o.skipped)
 
 
 def find_reviews(config: ShowConfig) -> list[Path]:
@@ -95,6 +130,163 @@ def load_script(config: ShowConfig, path: Path, *, tracklist_file: Path | None =
     return build_script(config, review, tracklist, tracks)
 
 
+# -- planning: what is new or changed -----------------------------------------------------------
+
+
+def plan(
+    config: ShowConfig,
+    paths: Sequence[Path],
+    records: Sequence[EpisodeRecord],
+    *,
+    tracklist_file: Path | None = None,
+    force: bool = False,
+) -> list[Plan]:
+    """For each review, its fingerprint and the reasons it must be rendered (none: unchanged)."""
+    shared = _shared_parts(config)
+    by_source = {r.source: r for r in records}
+    plans = []
+    for path in paths:
+        source = source_id(config, path)
+        parts = {**shared, **_review_parts(config, path, tracklist_file)}
+        fingerprint = ";".join(f"{k}={v}" for k, v in sorted(parts.items()))
+        old = by_source.get(source)
+        if old is None:
+            reasons: tuple[str, ...] = ("new",)
+        else:
+            before = dict(p.split("=", 1) for p in old.fingerprint.split(";") if "=" in p)
+            reasons = tuple(f"{k} changed" for k in sorted(parts) if before.get(k) != parts[k])
+        if force and not reasons:
+            reasons = ("--force",)
+        plans.append(Plan(path, source, fingerprint, reasons))
+    return plans
+
+
+def _digest(*chunks: bytes) -> str:
+    h = hashlib.sha256()
+    for chunk in chunks:
+        h.update(len(chunk).to_bytes(8, "big") + chunk)
+    return h.hexdigest()[:16]
+
+
+def _shared_parts(config: ShowConfig) -> dict[str, str]:
+    """Fingerprint parts every review shares: config, templates, voice, engine, reviewcast."""
+    settings = "".join(
+        f"{f.name}={getattr(config, f.name)!r}\n" for f in fields(config) if f.name != "root"
+    )
+    templates = [n.encode() + s.encode() for n, s in template_sources(config.root)]
+    preset = load_preset(config.voice, config.root)
+    extra = []
+    for name in ("cue",):
+        value = getattr(config, name)
+        if value and config.path(value).is_file():
+            extra.append(config.path(value).read_bytes())
+    return {
+        "config": _digest(settings.encode(), *extra),
+        "templates": _digest(*templates),
+        "voice": _digest(preset.cache_key().encode()),
+        "engine": _digest(get_engine(preset.engine).version().encode()),
+        "reviewcast": __version__,
+    }
+
+
+def _review_parts(config: ShowConfig, path: Path, tracklist_file: Path | None) -> dict[str, str]:
+    def read(p: Path | None) -> bytes:
+        try:
+            return p.read_bytes() if p is not None and p.is_file() else b""
+        except OSError:
+            return b""
+
+    clips = config.root / "clips"
+    # Clips are identified by name, size and time rather than read in full for every review.
+    clip_stats = (
+        sorted(f"{c.name}:{c.stat().st_size}:{c.stat().st_mtime_ns}" for c in clips.glob("*.mp3"))
+        if clips.is_dir()
+        else []
+    )
+    return {
+        "review": _digest(read(path)),
+        "sidecar": _digest(read(path.with_suffix(".toml"))),
+        "tracklist": _digest(read(tracklist_file), read(tracklist_beside(path))),
+        "clips": _digest(*(s.encode() for s in clip_stats)),
+    }
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """One review's audio work, sent to a worker."""
+
+    config: ShowConfig
+    path: Path
+    tracklist_file: Path | None
+    show_art: bytes
+    work: Path  # a fresh folder the worker may fill
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What a worker hands back: everything publish needs, files inside the job's work folder."""
+
+    script: Script
+    assembled: Assembled
+    mp3: Path
+    cover: bytes
+
+
+def render_audio(job: Job, progress: Callable[[str, int, int], None] | None = None) -> Rendered:
+    """read → … → encode for one review: the part of a render that can run anywhere."""
+    from reviewcast.artwork import episode_cover
+
+    def report(stage: str, done: int = 0, total: int = 0) -> None:
+        if progress:
+            progress(stage, done, total)
+
+    config = job.config
+    report("reading")
+    script = load_script(config, job.path, tracklist_file=job.tracklist_file)
+    cache = SpeechCache(config.root / CACHE_DIR)
+    spoken = speak(script, config.root, cache, progress=lambda d, t: report("speaking", d, t))
+    report("assembling")
+    assembled = _assemble(config, spoken, job.work)
+    report("encoding")
+    mp3 = job.work / "episode.mp3"
+    encode(assembled, config, mp3)
+    cover = episode_cover(job.show_art, script.review.album, script.review.artist)
+    return Rendered(script, assembled, mp3, cover)
+
+
+class InProcessExecutor(Executor):
+    """Runs each job at once in this process: --jobs 1, and no pickling or process start-up."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # delivered through the future, as a pool would
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            future.set_exception(exc)
+        return future
+
+
+def local_executor(jobs: int) -> Executor:
+    """The default: worker processes, started with spawn (pyttsx3 and eSpeak must not be forked
+    after they initialise); one job runs in this process."""
+    if jobs <= 1:
+        return InProcessExecutor()
+    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+
+
+def default_jobs() -> int:
+    """The cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def render(
     config: ShowConfig,
     paths: Sequence[Path],
@@ -102,92 +294,176 @@ def render(
     tracklist_file: Path | None = None,
     progress: Progress | None = None,
     wait: float = 0.0,
+    jobs: int = 1,
+    force: bool = False,
+    dry_run: bool = False,
+    executor_factory: ExecutorFactory = local_executor,
 ) -> RenderReport:
-    """Render each review to a published episode, then write the feed once from every episode.
+    """Render what is new or changed among ``paths``, then write the feed once from every episode.
 
-    A review that fails is reported in its Outcome and leaves the show as it was; the others
-    are still rendered.
+    A review that fails is reported in its Outcome and leaves its published episode as it was;
+    the others are still rendered. On Ctrl-C, the episodes already finished are published and
+    the feed is written before the interrupt goes on.
     """
     with show_lock(config.root, wait=wait):
-        _clean_leftovers(config)
         records = load_records(config.root)
+        plans = plan(config, paths, records, tracklist_file=tracklist_file, force=force)
+        if dry_run:
+            return RenderReport((), plans=tuple(plans), episodes=len(records))
+        _clean_leftovers(config)
+        outcomes = [Outcome(p.path, skipped=True) for p in plans if not p.needed]
+        todo = [p for p in plans if p.needed]
+        if not todo:
+            return RenderReport(tuple(outcomes), episodes=len(records), plans=tuple(plans))
         art, art_name = show_artwork(config)
-        cache = SpeechCache(config.root / CACHE_DIR)
-        outcomes = []
-        for path in paths:
-            try:
-                record = _render_one(config, path, tracklist_file, records, art, cache, progress)
-            except ReviewcastError as error:
-                outcomes.append(Outcome(path, error=error))
-                continue
-            records = [r for r in records if r.source != record.source] + [record]
-            outcomes.append(Outcome(path, record=record))
-        if not any(o.record for o in outcomes):
-            return RenderReport(tuple(outcomes))
-        atomic_write_bytes(config.root / "feed" / art_name, art)
-        artwork_url = config.base + "feed/" + art_name
-        write_page(config, records, artwork_url=artwork_url)
-        feed = write_feed(config, records, artwork_url=artwork_url)
-        collect_garbage(config, records)
-    return RenderReport(tuple(outcomes), feed=feed, episodes=len(records))
+        interrupted = False
+        try:
+            for outcome in _run(
+                config, todo, records, art, tracklist_file, jobs, executor_factory, progress
+            ):
+                outcomes.append(outcome)
+                if outcome.record is not None:
+                    records = [r for r in records if r.source != outcome.record.source]
+                    records.append(outcome.record)
+        except KeyboardInterrupt:
+            interrupted = True
+        feed = None
+        if any(o.record for o in outcomes):
+            feed = _write_show(config, records, art, art_name)
+        shutil.rmtree(config.root / WORK_DIR, ignore_errors=True)
+        SpeechCache(config.root / CACHE_DIR).prune(config.cache_limit_mb * 1024 * 1024)
+        report = RenderReport(tuple(outcomes), feed, len(records), interrupted, tuple(plans))
+    if interrupted:
+        raise RenderInterrupted(report)
+    return report
 
 
-def _render_one(
+class RenderInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a render, after the finished episodes were published."""
+
+    def __init__(self, report: RenderReport) -> None:
+        super().__init__()
+        self.report = report
+
+
+def _run(
     config: ShowConfig,
-    path: Path,
-    tracklist_file: Path | None,
+    todo: Sequence[Plan],
     records: Sequence[EpisodeRecord],
     art: bytes,
-    cache: SpeechCache,
+    tracklist_file: Path | None,
+    jobs: int,
+    executor_factory: ExecutorFactory,
     progress: Progress | None,
-) -> EpisodeRecord:
-    def report(stage: str, done: int = 0, total: int = 0) -> None:
-        if progress:
-            progress(path, stage, done, total)
+) -> Iterable[Outcome]:
+    """Render audio for each plan on the executor; publish each as it completes, in order."""
+    work_root = config.root / WORK_DIR
+    work_root.mkdir(parents=True, exist_ok=True)
+    published = list(records)
+    executor = executor_factory(max(1, min(jobs, len(todo))))
+    in_process = isinstance(executor, InProcessExecutor)
+    futures: dict[Future[Rendered], tuple[Plan, Path]] = {}
+    try:
+        for item in todo:
+            work = Path(tempfile.mkdtemp(dir=work_root))
+            job = Job(config, item.path, tracklist_file, art, work)
+            if progress:
+                progress(item.path, "queued", 0, 0)
+            if in_process and progress:
+                report = _bind(progress, item.path)
+                futures[executor.submit(render_audio, job, report)] = (item, work)
+            else:
+                futures[executor.submit(render_audio, job)] = (item, work)
+        for future in cf.as_completed(futures):
+            item, work = futures[future]
+            try:
+                rendered = future.result()
+                if progress:
+                    progress(item.path, "publishing", 0, 0)
+                record = _publish(config, item, rendered, published)
+            except Exception as exc:  # one bad review never stops the others
+                if progress:
+                    progress(item.path, "failed", 0, 0)
+                yield Outcome(item.path, error=_as_user_error(exc, item.path))
+                continue
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            published = [r for r in published if r.source != record.source] + [record]
+            if progress:
+                progress(item.path, "done", 0, 0)
+            yield Outcome(item.path, record=record)
+    finally:
+        for future in futures:
+            future.cancel()
+        executor.shutdown(wait=True, cancel_futures=True)
 
-    report("reading")
-    script = load_script(config, path, tracklist_file=tracklist_file)
-    source = source_id(config, path)
-    ident = identity(config, source, episode_title(script.review), records)
-    fingerprint = _fingerprint(config, path, tracklist_file)
-    work = config.root / WORK_DIR
-    work.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=work) as tmp:
-        spoken = speak(script, config.root, cache, progress=lambda d, t: report("speaking", d, t))
-        report("assembling")
-        assembled = _assemble(config, spoken, Path(tmp))
-        report("encoding")
-        mp3 = Path(tmp) / "episode.mp3"
-        encode(assembled, config, mp3)
-        report("publishing")
-        return publish(
-            config,
-            script,
-            assembled,
-            mp3,
-            source=source,
-            ident=ident,
-            show_art=art,
-            fingerprint=fingerprint,
+
+def _as_user_error(exc: Exception, path: Path) -> ReviewcastError:
+    if isinstance(exc, ReviewcastError):
+        return exc
+    if isinstance(exc, cf.process.BrokenProcessPool):
+        error = ReviewcastError(f"the worker process rendering it died ({exc})", path=path)
+    else:  # a bug of ours: say so plainly; --verbose shows the traceback
+        error = ReviewcastError(
+            f"internal error ({type(exc).__name__}: {exc}); please report it", path=path
         )
+    error.__cause__ = exc
+    return error
 
 
-def _assemble(config: ShowConfig, spoken: Sequence[SpokenSegment], tmp: Path) -> Assembled:
+def _bind(progress: Progress, path: Path) -> Callable[[str, int, int], None]:
+    return lambda stage, done, total: progress(path, stage, done, total)
+
+
+def _publish(
+    config: ShowConfig, item: Plan, rendered: Rendered, records: Sequence[EpisodeRecord]
+) -> EpisodeRecord:
+    ident = identity(config, item.source, episode_title(rendered.script.review), records)
+    return publish(
+        config,
+        rendered.script,
+        rendered.assembled,
+        rendered.mp3,
+        source=item.source,
+        ident=ident,
+        cover=rendered.cover,
+        fingerprint=item.fingerprint,
+    )
+
+
+def _write_show(
+    config: ShowConfig, records: Sequence[EpisodeRecord], art: bytes, art_name: str
+) -> Path:
+    """Artwork, web page and feed, then remove what no record points at any more."""
+    from reviewcast.feed import write_feed
+    from reviewcast.page import write_page
+
+    atomic_write_bytes(config.root / "feed" / art_name, art)
+    artwork_url = config.base + "feed/" + art_name
+    write_page(config, records, artwork_url=artwork_url)
+    feed = write_feed(config, records, artwork_url=artwork_url)
+    collect_garbage(config, records)
+    return feed
+
+
+def _assemble(config: ShowConfig, spoken: Sequence[SpokenSegment], work: Path) -> Assembled:
     cue_file = config.path(config.cue) if config.cue else None
     clips = config.root / "clips"
+    voice_level: list[float] = []
 
     def cue_sound(segment: Segment) -> bytes:
         clip = clips / f"{segment.text}.mp3"
         if clip.is_file():
-            voice_level = _voice_level(spoken)
+            if not voice_level:
+                voice_level.append(_voice_level(spoken))
             return load_sound(
-                clip, max_seconds=config.clip_seconds, fade=0.5, match_dbfs=voice_level
+                clip, max_seconds=config.clip_seconds, fade=0.5, match_dbfs=voice_level[0]
             )
         if cue_file is not None:
             return load_sound(cue_file)
         return builtin_cue()
 
-    return assemble(spoken, cue_sound, tmp / "episode.pcm")
+    return assemble(spoken, cue_sound, work / "episode.pcm")
 
 
 def _voice_level(spoken: Sequence[SpokenSegment]) -> float:
@@ -195,23 +471,6 @@ def _voice_level(spoken: Sequence[SpokenSegment]) -> float:
 
     sample = next((s.pcm for s in spoken if s.pcm is not None and s.segment.kind == "review"), None)
     return pcm_dbfs(sample.read_bytes()) if sample else -20.0
-
-
-def _fingerprint(config: ShowConfig, path: Path, tracklist_file: Path | None) -> str:
-    """A hash of everything that goes into a review's episode (for incremental renders)."""
-    digest = hashlib.sha256(__version__.encode())
-    for f in fields(config):
-        if f.name != "root":
-            digest.update(f"{f.name}={getattr(config, f.name)!r}\n".encode())
-    for candidate in (path, path.with_suffix(".toml"), tracklist_file, tracklist_beside(path)):
-        if candidate is not None and candidate.is_file():
-            digest.update(candidate.read_bytes())
-    for name, source in template_sources(config.root):
-        digest.update(name.encode() + source.encode())
-    preset = load_preset(config.voice, config.root)
-    engine = get_engine(preset.engine)
-    digest.update(preset.cache_key().encode() + engine.version().encode())
-    return digest.hexdigest()
 
 
 def _clean_leftovers(config: ShowConfig) -> None:

@@ -31,8 +31,8 @@ class RenderProgress:
         )
         self._total = total
         self._reviews: TaskID | None = None
-        self._current: Path | None = None
-        self._done = 0
+        self._finished: set[Path] = set()
+        self._fractions: dict[Path, float] = {}
 
     def __enter__(self) -> RenderProgress:
         self._progress.start()
@@ -41,13 +41,17 @@ class RenderProgress:
 
     def __call__(self, path: Path, stage: str, done: int, total: int) -> None:
         assert self._reviews is not None
-        if self._current is not None and path != self._current:
-            self._done += 1
-        self._current = path
+        if stage in ("done", "failed"):
+            self._finished.add(path)
+            self._fractions.pop(path, None)
+        elif stage == "speaking" and total:
+            # Sentences give a finer estimate than whole reviews (in-process renders only).
+            self._fractions[path] = 0.8 * done / total
+        if stage == "queued":
+            return
         detail = f"{path.name}: {stage}" + (f" {done}/{total}" if total else "")
-        # Sentences give a finer estimate than whole reviews.
-        fraction = done / total if total and stage == "speaking" else 0.0
-        self._progress.update(self._reviews, completed=self._done + fraction, detail=detail)
+        completed = len(self._finished) + sum(self._fractions.values())
+        self._progress.update(self._reviews, completed=completed, detail=detail)
 
     def __exit__(
         self,

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reviewcast.artwork import episode_cover, show_cover
+from reviewcast.artwork import show_cover
 from reviewcast.audio import Assembled
 from reviewcast.config import ShowConfig
 from reviewcast.fsutil import atomic_write_bytes
@@ -96,11 +96,15 @@ def publish(
     *,
     source: str,
     ident: Identity,
-    show_art: bytes,
+    cover: bytes,
     fingerprint: str,
     now: dt.datetime | None = None,
 ) -> EpisodeRecord:
-    """Tag the MP3, write the episode's files and its record; return the record."""
+    """Tag the MP3, write the episode's files and its record; return the record.
+
+    ``cover`` is the episode's own cover (``artwork.episode_cover``), made by the worker that
+    rendered the audio.
+    """
     review = script.review
     folder = config.root / EPISODES / ident.slug
     folder.mkdir(parents=True, exist_ok=True)
@@ -108,7 +112,6 @@ def publish(
     pub_date = _pub_date(review, ident, now)
     opening = _opening(review)
 
-    cover = episode_cover(show_art, review.album, review.artist)
     cover_name = _put(folder, "cover", ".jpg", cover)
 
     write_tags(

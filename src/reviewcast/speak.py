@@ -8,6 +8,8 @@ nothing at all.
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -34,12 +36,39 @@ class SpeechCache:
 
     def get(self, key: str) -> Path | None:
         path = self.path_for(key)
-        return path if path.is_file() else None
+        try:
+            os.utime(path)  # recently used: pruned last
+        except FileNotFoundError:
+            return None
+        return path
 
     def put(self, key: str, pcm: bytes) -> Path:
         path = self.path_for(key)
         atomic_write_bytes(path, pcm)
         return path
+
+    def size(self) -> int:
+        """Bytes held."""
+        return sum(p.stat().st_size for p in self.root.glob("*/*.pcm"))
+
+    def prune(self, limit: int) -> int:
+        """Delete the least recently used entries until at most ``limit`` bytes remain."""
+        files = sorted(self.root.glob("*/*.pcm"), key=lambda p: p.stat().st_mtime_ns)
+        total = sum(p.stat().st_size for p in files)
+        removed = 0
+        for path in files:
+            if total <= limit:
+                break
+            total -= path.stat().st_size
+            path.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+    def clear(self) -> int:
+        """Delete everything; return the bytes freed."""
+        freed = self.size()
+        shutil.rmtree(self.root, ignore_errors=True)
+        return freed
 
 
 def segment_key(engine_name: str, engine_version: str, preset: VoicePreset, text: str) -> str:
