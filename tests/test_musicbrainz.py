@@ -240,3 +240,54 @@ def test_resolve_tracklist_asks_musicbrainz_and_caches_beside_the_review(
         ("Init", "Forked Reality", "New Directive", "Shadow Over Me"), "musicbrainz"
     )
     assert (tmp_path / "tron.musicbrainz.json").is_file()
+
+
+def test_show_setting_fetches_once_then_works_offline(
+    server: Server, show: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """End to end: `musicbrainz = true` in show.toml; the answer is cached beside the review."""
+    from reviewcast.cli import main
+
+    _serve_album(server)
+    toml = (show / "show.toml").read_text(encoding="utf-8")
+    toml = toml.replace("musicbrainz = false", "musicbrainz = true").replace(
+        'musicbrainz_url = "https://musicbrainz.org/ws/2/"', f'musicbrainz_url = "{server.url}"'
+    )
+    (show / "show.toml").write_text(toml, encoding="utf-8")
+    review = show / "reviews" / "tron.txt"
+    review.write_text(
+        "Nine Inch Nails - TRON: Ares (Original Motion Picture Soundtrack) - Reviews - Site\n\n"
+        '"Init" opens, and "Shadow Over Me" closes the second disc.\n',
+        encoding="utf-8",
+    )
+
+    def preview() -> dict[str, Any]:
+        assert main(["preview", "--show", str(show), str(review), "--json"]) == 0
+        return dict(json.loads(capsys.readouterr().out))
+
+    doc = preview()
+    assert doc["tracklist"]["origin"] == "musicbrainz"
+    assert [t["title"] for t in doc["tracks"]] == ["Init", "Shadow Over Me"]
+    assert review.with_suffix(".musicbrainz.json").is_file()
+    asked = len(server.requests)
+    server.answers.clear()  # offline from now on: every request would get a 404
+    assert [t["title"] for t in preview()["tracks"]] == ["Init", "Shadow Over Me"]
+    assert len(server.requests) == asked
+
+
+def test_unreachable_musicbrainz_renders_without_tracks_and_warns(
+    show: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from reviewcast.cli import main
+
+    toml = (show / "show.toml").read_text(encoding="utf-8")
+    toml = toml.replace("musicbrainz = false", "musicbrainz = true").replace(
+        'musicbrainz_url = "https://musicbrainz.org/ws/2/"',
+        'musicbrainz_url = "http://127.0.0.1:9/ws/2/"',  # the discard port: nothing listens
+    )
+    (show / "show.toml").write_text(toml, encoding="utf-8")
+    review = show / "reviews" / "r.txt"
+    review.write_text("Band - Album - Reviews - Site\n\nA fine record.\n", encoding="utf-8")
+    assert main(["preview", "--show", str(show), str(review), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tracklist"] is None
+    assert "rendering without a tracklist" in caplog.text

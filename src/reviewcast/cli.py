@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -37,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `reviewcast` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    logging.basicConfig(format="reviewcast: warning: %(message)s", level=logging.WARNING)
     if not hasattr(args, "command"):
         parser.print_help()
         return EXIT_USAGE

@@ -74,6 +74,14 @@ class ShowConfig:
         6.0,
         "Length of a track clip (clips/<title>.mp3) played at its cue.",
     )
+    musicbrainz: bool = _setting(
+        False,
+        "Look up a tracklist on MusicBrainz (online) when a review has none; cached beside it.",
+    )
+    musicbrainz_url: str = _setting(
+        "https://musicbrainz.org/ws/2/",
+        "The MusicBrainz web service to ask (a mirror, or a local server in tests).",
+    )
     cache_limit_mb: int = _setting(
         1024,
         "Size limit of the speech cache (.reviewcast/cache) in MB; least recently used go first.",

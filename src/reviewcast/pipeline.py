@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import hashlib
+import logging
 import multiprocessing
 import os
 import shutil
@@ -25,7 +26,7 @@ from typing import Any
 from reviewcast import __version__
 from reviewcast.audio import Assembled, SpokenSegment, assemble, builtin_cue, encode, load_sound
 from reviewcast.config import ShowConfig
-from reviewcast.errors import ReviewcastError
+from reviewcast.errors import FetchError, ReviewcastError
 from reviewcast.fsutil import atomic_write_bytes, remove_stale_temporaries
 from reviewcast.lock import show_lock
 from reviewcast.models import EpisodeRecord, Script, Segment
@@ -44,6 +45,8 @@ from reviewcast.speak import CACHE_DIR, SpeechCache, speak
 from reviewcast.speech import get_engine, load_preset
 from reviewcast.templates import template_sources
 from reviewcast.tracks import detect_tracks, resolve_tracklist
+
+logger = logging.getLogger(__name__)
 
 REVIEWS = "reviews"
 TRACKLIST_SUFFIX = ".tracks.txt"
@@ -125,7 +128,19 @@ def tracklist_beside(path: Path) -> Path | None:
 def load_script(config: ShowConfig, path: Path, *, tracklist_file: Path | None = None) -> Script:
     """read → tracklist → tracks → script: everything up to the audio (``preview`` stops here)."""
     review = read_review(path)
-    review, tracklist = resolve_tracklist(review, tracklist_file or tracklist_beside(path))
+    client = None
+    if config.musicbrainz:
+        from reviewcast.musicbrainz import MusicBrainzClient
+
+        client = MusicBrainzClient(base_url=config.musicbrainz_url)
+    try:
+        review, tracklist = resolve_tracklist(
+            review, tracklist_file or tracklist_beside(path), client
+        )
+    except FetchError as error:
+        # Offline with nothing cached: an episode without track cues beats no episode.
+        logger.warning("%s; rendering without a tracklist", error)
+        review, tracklist = resolve_tracklist(review, tracklist_file or tracklist_beside(path))
     tracks = detect_tracks(review, tracklist)
     return build_script(config, review, tracklist, tracks)
 
@@ -206,7 +221,11 @@ def _review_parts(config: ShowConfig, path: Path, tracklist_file: Path | None) -
     return {
         "review": _digest(read(path)),
         "sidecar": _digest(read(path.with_suffix(".toml"))),
-        "tracklist": _digest(read(tracklist_file), read(tracklist_beside(path))),
+        "tracklist": _digest(
+            read(tracklist_file),
+            read(tracklist_beside(path)),
+            read(path.with_suffix(".musicbrainz.json")),
+        ),
         "clips": _digest(*(s.encode() for s in clip_stats)),
     }
 

@@ -176,7 +176,10 @@ def resolve_tracklist(
     embedded = _embedded_tracklist(review.blocks)
     trimmed = review
     if embedded is not None:
-        trimmed = dataclasses.replace(review, blocks=review.blocks[: embedded[0]])
+        note = f"the tracklist at the end of the review ({len(embedded[1])} tracks): not read aloud"
+        trimmed = dataclasses.replace(
+            review, blocks=review.blocks[: embedded[0]], removed=(*review.removed, note)
+        )
     if review.tracklist:
         return trimmed, Tracklist(tuple(review.tracklist), "review metadata")
     if tracklist_file is not None:
