@@ -455,3 +455,16 @@ def test_unreadable_episode_record(built: Show) -> None:
     finding = only(findings, "vespertine", "not valid JSON")
     # The feed is still linted, without blaming its items for the records it could not read.
     assert findings == [finding]
+
+
+def test_lock_without_owner_is_a_warning(tmp_path: Path) -> None:
+    """podcast-partytime ignores <podcast:locked> without an owner (seen in tests/test_clients.py)."""
+    from reviewcast.cli import main
+
+    root = tmp_path / "show"
+    assert main(["init", str(root), "--quiet"]) == 0
+    (root / "voices" / "default.toml").write_text('engine = "tone"\nvoice = "t"\n')
+    (root / "reviews" / "r.md").write_text("---\ntitle: T\n---\nWords here.\n")
+    assert main(["render", "--show", str(root), "-q", "--jobs", "1"]) == 0
+    findings = check_show(root, loudness=False)
+    assert any("no owner" in f.message for f in findings if f.level == "warning")

@@ -213,11 +213,19 @@ class _Lint:
             )
         if not _text(channel, f"{{{PODCAST_NS}}}guid"):
             self.warn(where, f"<podcast:guid> is missing; {_REWRITE_FEED}.")
-        if not _text(channel, f"{{{PODCAST_NS}}}locked"):
+        locked = channel.find(f"{{{PODCAST_NS}}}locked")
+        if locked is None or not (locked.text or "").strip():
             self.warn(
                 where,
                 "<podcast:locked> is missing; set 'locked' in show.toml and run "
                 "`reviewcast render`.",
+            )
+        elif (locked.text or "").strip() == "yes" and not locked.get("owner"):
+            # podcast-partytime (and so the apps built on it) ignores a lock with no owner
+            self.warn(
+                where,
+                "<podcast:locked> has no owner, so some apps ignore the lock; set "
+                "'owner_email' in show.toml and run `reviewcast render`.",
             )
         for tag in ("pubDate", "lastBuildDate"):
             value = _text(channel, tag)
