@@ -458,7 +458,7 @@ def test_unreadable_episode_record(built: Show) -> None:
 
 
 def test_lock_without_owner_is_a_warning(tmp_path: Path) -> None:
-    """podcast-partytime ignores <podcast:locked> without an owner (seen in tests/test_clients.py)."""
+    """podcast-partytime ignores an ownerless <podcast:locked> (seen in tests/test_clients.py)."""
     from reviewcast.cli import main
 
     root = tmp_path / "show"
