@@ -179,7 +179,11 @@ def test_a_show_rendered_by_the_pipeline_has_no_errors(show: Path, sample_review
     findings = check_show(show)
     assert errors(findings) == []
     # `reviewcast init` leaves base_url local and owner_email empty; the lint says so.
-    assert {f.message.split(" ")[0] for f in findings} == {"every", "<itunes:owner>"}
+    assert {f.message.split(" ")[0] for f in findings} == {
+        "every",
+        "<itunes:owner>",
+        "<podcast:locked>",
+    }
 
 
 def test_findings_print_level_place_and_message() -> None:

@@ -149,7 +149,7 @@ def test_subscribe_block_shows_the_feed_url_and_app_links(tmp_path: Path) -> Non
     }
     (alternate,) = doc.xpath("//link[@rel='alternate']")
     assert alternate.get("type") == "application/rss+xml"
-    assert alternate.get("href") == "feed.xml"
+    assert alternate.get("href") == config.feed_url  # absolute: see index.html.j2
     assert "No episodes yet" in doc.text_content()
 
 
