@@ -95,6 +95,8 @@ def site() -> Iterator[Site]:
                         break
                     self.wfile.write(b" ")
                     self.wfile.flush()
+            elif path == "/chunked.html":
+                self._chunked(state.file("review-page.html"))
             elif path == "/huge.html":
                 self._huge()
             elif path == "/cover.png":
@@ -122,6 +124,19 @@ def site() -> Iterator[Site]:
                 self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def _chunked(self, body: bytes) -> None:
+            # HTTP/1.1 chunked transfer, as most real servers send pages.
+            self.protocol_version = "HTTP/1.1"
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for start in range(0, len(body), 1000):
+                piece = body[start : start + 1000]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
 
         def _huge(self) -> None:
             # No Content-Length: the size shows only while the body streams in.
@@ -203,7 +218,10 @@ def test_adding_again_updates_the_same_review_and_keeps_keys_set_by_hand(
     url = site.base + "/review-page.html"
     path = add_url(show, url)
     with path.with_suffix(".toml").open("a", encoding="utf-8") as fh:
-        fh.write('artist = "The Night Ferries"\nalbum = "Glass Harbour"\n')
+        fh.write(
+            'author = "R. Okafor"\nalbum = "Glass Harbour"\n'
+            'tracklist = ["Low Water", "Signal Fires", "Glass Harbour"]\n'
+        )
     page = (DATA / "review-page.html").read_bytes()
     changed = page.replace(b"it is the best thing they have made", b"it is their masterpiece")
     assert changed != page
@@ -215,13 +233,15 @@ def test_adding_again_updates_the_same_review_and_keeps_keys_set_by_hand(
     assert saved(show) == [path.name, path.with_suffix(".toml").name]
     assert sidecar(path) == {
         "source_url": url,
-        "artist": "The Night Ferries",
+        "author": "R. Okafor",
         "album": "Glass Harbour",
+        "tracklist": ["Low Water", "Signal Fires", "Glass Harbour"],
     }
     review = read_review(path)
     assert "it is their masterpiece" in review.text
     assert "best thing they have made" not in review.text
-    assert (review.artist, review.album) == ("The Night Ferries", "Glass Harbour")
+    assert (review.reviewer, review.album) == ("R. Okafor", "Glass Harbour")
+    assert review.tracklist == ("Low Water", "Signal Fires", "Glass Harbour")
 
 
 def test_a_redirect_is_followed_and_the_final_address_recorded(site: Site, show: Path) -> None:
@@ -274,6 +294,11 @@ def test_the_charset_comes_from_the_header(site: Site, show: Path) -> None:
     assert review.title == "Les Éclusiers : Brume d'été"
 
 
+def test_a_chunked_page_is_read_whole(site: Site, show: Path) -> None:
+    path = add_url(show, site.base + "/chunked.html")
+    assert path.read_bytes() == site.file("review-page.html")
+
+
 def test_a_gzipped_page_is_unpacked(site: Site, show: Path) -> None:
     packed = gzip.compress(site.file("review-page.html"))
     site.routes["/packed.html"] = (
@@ -293,7 +318,7 @@ def test_a_gzipped_page_is_unpacked(site: Site, show: Path) -> None:
         ("/cover.png", "is image/png, not a web page"),
         ("/loop", "redirects more than 5 times"),
         ("/to-file", "which is not a web address"),
-        ("/blog.rss", "is application/rss+xml, not a web page"),
+        ("/blog.rss", "is application/rss+xml, not a web page; it looks like a feed"),
     ],
 )
 def test_fetch_errors_name_the_address_and_the_reason(

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from email.message import Message
 from http.client import HTTPException
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from reviewcast import __version__
@@ -608,7 +608,7 @@ def _check_url(url: str) -> str:
     return url
 
 
-def _fetch(url: str, *, timeout: float, kind: str) -> _Response:
+def _fetch(url: str, *, timeout: float, kind: Literal["page", "feed"]) -> _Response:
     """GET ``url`` ("page" or "feed"), bounded in time, size and redirects; FetchError if not."""
     limit, accept = (
         (MAX_PAGE_BYTES, _PAGE_ACCEPT) if kind == "page" else (MAX_FEED_BYTES, _FEED_ACCEPT)
@@ -667,9 +667,9 @@ def _check_type(url: str, media_type: str, kind: str) -> None:
     if media_type in allowed or (kind == "feed" and media_type.endswith("+xml")):
         return
     if kind == "page":
-        raise FetchError(
-            f"{url} is {media_type}, not a web page; reviewcast adds review pages (HTML)"
-        )
+        feed = media_type in _FEED_TYPES or media_type.endswith("+xml")
+        hint = "it looks like a feed: pull it instead" if feed else "review pages are HTML"
+        raise FetchError(f"{url} is {media_type}, not a web page; {hint}")
     raise FetchError(f"{url} is {media_type}, not an RSS or Atom feed")
 
 
