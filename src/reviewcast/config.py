@@ -55,7 +55,14 @@ class ShowConfig:
         "",
         "Square cover art (JPEG or PNG, 1400–3000 px), relative to the show; empty: generated.",
     )
-    voice: str = _setting("default", "The voice preset (voices/<name>.toml) that reads the show.")
+    voice: str = _setting(
+        "default", "The host's voice preset (voices/<name>.toml): intro, outro, announcements."
+    )
+    review_voice: str = _setting("", "Voice preset for the review itself; empty: the host's.")
+    quote_voice: str = _setting(
+        "",
+        "Voice preset for block quotes and lyrics; empty: the review's voice, pitched apart.",
+    )
     bitrate: int = _setting(64, "MP3 bitrate in kbit/s.")
     sample_rate: int = _setting(44100, "MP3 sample rate in Hz.")
     loudness: float = _setting(-16.0, "Target integrated loudness in LUFS.")
@@ -86,6 +93,23 @@ class ShowConfig:
         1024,
         "Size limit of the speech cache (.reviewcast/cache) in MB; least recently used go first.",
     )
+    # Tables: they come last in show.toml, after every plain setting.
+    reviewer_voices: tuple[tuple[str, str], ...] = _setting(
+        (),
+        "[reviewer_voices] table: reviewer name = voice preset, so each keeps one voice.",
+    )
+    language_voices: tuple[tuple[str, str], ...] = _setting(
+        (),
+        "[language_voices] table: language code = voice preset for reviews in that language.",
+    )
+
+    def voice_for_reviewer(self, reviewer: str | None) -> str | None:
+        """The preset named for this reviewer in [reviewer_voices], if any."""
+        return dict(self.reviewer_voices).get(reviewer) if reviewer else None
+
+    def voice_for_language(self, language: str | None) -> str | None:
+        """The preset named for this language in [language_voices], if any."""
+        return dict(self.language_voices).get(language) if language else None
 
     # -- derived values ---------------------------------------------------------------------
 
@@ -176,6 +200,14 @@ def config_from_mapping(root: Path, data: dict[str, Any], path: Path) -> ShowCon
             problems.append(f"unknown setting '{key}'{hint}")
             continue
         expected = type(spec.default)
+        if expected is tuple:  # a table of names → preset names
+            if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            ):
+                problems.append(f'[{key}] should be a table of names = "preset"')
+                continue
+            values[key] = tuple(sorted(value.items()))
+            continue
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
@@ -217,8 +249,11 @@ def _check_values(v: dict[str, Any]) -> list[str]:
         problems.append("'cache_limit_mb' must not be negative")
     if not 0.5 <= v["clip_seconds"] <= 30:
         problems.append("'clip_seconds' should be between 0.5 and 30")
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", v["voice"]):
-        problems.append(f"'voice' should name a preset in voices/, not {v['voice']!r}")
+    names = [v["voice"], v["review_voice"], v["quote_voice"]]
+    names += [p for _, p in v["reviewer_voices"]] + [p for _, p in v["language_voices"]]
+    for name in names:
+        if name and not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            problems.append(f"voice presets are names of files in voices/, not {name!r}")
     return problems
 
 
@@ -232,7 +267,13 @@ def render_show_toml(**overrides: Any) -> str:
     for f in SETTINGS:
         value = overrides.get(f.name, f.default)
         lines.append(f"# {f.metadata['doc']}")
-        lines.append(f"{f.name} = {_toml_value(value)}")
+        if isinstance(value, tuple):
+            lines.append(f"[{f.name}]")
+            lines.extend(f"{_toml_value(k)} = {_toml_value(v)}" for k, v in value)
+            example = '"Ann Smith" = "ann"' if f.name == "reviewer_voices" else 'de = "german"'
+            lines.append(f"# {example}")
+        else:
+            lines.append(f"{f.name} = {_toml_value(value)}")
         lines.append("")
     return "\n".join(lines)
 

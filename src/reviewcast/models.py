@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 BlockKind = Literal["paragraph", "heading", "quote", "list"]
 
@@ -104,13 +104,35 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class VoicePreset:
+    """A voice preset: voices/<name>.toml. ``settings`` holds engine-specific extras."""
+
+    name: str
+    engine: str
+    voice: str
+    rate: int = 160  # words per minute
+    pitch: int = 50  # 0–100
+    volume: float = 1.0  # 0.0–1.0
+    settings: tuple[tuple[str, Any], ...] = ()
+
+    def cache_key(self) -> str:
+        """Everything about the preset that changes the sound (not its name)."""
+        return repr((self.engine, self.voice, self.rate, self.pitch, self.volume, self.settings))
+
+
+@dataclass(frozen=True)
 class Script:
-    """Everything the listener will hear, in order."""
+    """Everything the listener will hear, in order, and the voices that say it."""
 
     review: Review
     tracklist: Tracklist | None
     tracks: tuple[Track, ...]
     segments: tuple[Segment, ...]
+    #: The presets the segments name, by name (Segment.voice).
+    voices: tuple[tuple[str, VoicePreset], ...] = ()
+
+    def preset(self, name: str) -> VoicePreset:
+        return dict(self.voices)[name]
 
 
 ChapterKind = Literal["intro", "track", "outro"]

@@ -190,6 +190,8 @@ def _shared_parts(config: ShowConfig) -> dict[str, str]:
     )
     templates = [n.encode() + s.encode() for n, s in template_sources(config.root)]
     preset = load_preset(config.voice, config.root)
+    # Every preset a review may be cast with (reviewer, quote and language voices too).
+    voice_files = sorted((config.root / "voices").glob("*.toml"))
     extra = []
     for name in ("cue",):
         value = getattr(config, name)
@@ -198,7 +200,7 @@ def _shared_parts(config: ShowConfig) -> dict[str, str]:
     return {
         "config": _digest(settings.encode(), *extra),
         "templates": _digest(*templates),
-        "voice": _digest(preset.cache_key().encode()),
+        "voice": _digest(preset.cache_key().encode(), *(p.read_bytes() for p in voice_files)),
         "engine": _digest(get_engine(preset.engine).version().encode()),
         "reviewcast": __version__,
     }

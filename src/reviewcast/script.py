@@ -11,17 +11,20 @@ import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from reviewcast.config import ShowConfig
-from reviewcast.models import Review, Script, Segment, SegmentKind, Track, Tracklist
+from reviewcast.models import Block, Review, Script, Segment, SegmentKind, Track, Tracklist
 from reviewcast.templates import environment, paragraphs, render
+from reviewcast.voices import cast_for
 
 # Pauses in seconds; engines' own trailing silence is trimmed (speak.py), so these are the pauses.
 PAUSE_SENTENCE = 0.4
 PAUSE_BLOCK = 0.9
 PAUSE_SECTION = 1.4  # the beat between intro, review and outro
 PAUSE_AFTER_CUE = 0.2
+PAUSE_LIST_ITEM = 0.55
 
 # pysbd splits after these even when a name follows ("feat. Bowie"); rejoin them.
 _NO_BREAK_AFTER = re.compile(r"(?:\bfeat|\bft|\bvs|\bNo|\bnr|\bvol|\bVol|\bop|\bpt)\.\s*$", re.I)
@@ -91,40 +94,86 @@ def build_script(
     """Everything the listener hears, in order, with the voice and the pause after each piece."""
     env = environment(config.root)
     context = {"show": config, "review": review, "tracks": tracks, "feed_host": _feed_host(config)}
-    host = config.voice
-    reader = config.voice
+    cast = cast_for(config, review)
+    show_language = config.language
+    review_language = review.language or config.language
     segments: list[Segment] = []
 
-    def spoken(kind: SegmentKind, texts: list[str], voice: str) -> None:
-        for paragraph in texts:
-            for sentence in split_sentences(paragraph, config.language):
-                segments.append(Segment(kind, sentence.text, voice, PAUSE_SENTENCE))
+    def add(kind: SegmentKind, text: str, voice: str, language: str, **where: Any) -> None:
+        segments.append(
+            Segment(kind, text, voice, PAUSE_SENTENCE, spoken=speakable(text, language), **where)
+        )
+
+    def from_template(kind: SegmentKind, name: str, voice: str, **extra: Any) -> None:
+        for paragraph in paragraphs(render(env, name, **context, **extra)):
+            for piece, pause in _pause_marks(paragraph):
+                for sentence in split_sentences(piece, show_language):
+                    add(kind, sentence.text, voice, show_language)
+                _end_block(segments, pause)
             _end_block(segments, PAUSE_BLOCK)
 
-    spoken("intro", paragraphs(render(env, "intro.txt.j2", **context)), host)
+    from_template("intro", "intro.txt.j2", cast.host)
     _end_block(segments, PAUSE_SECTION)
 
     first_mentions = _Pending(tracks)
     for index, block in enumerate(review.blocks):
         kind: SegmentKind = "quote" if block.kind == "quote" else "review"
-        for sentence in split_sentences(block.text, review.language or config.language):
-            for track in first_mentions.pop_within(index, sentence.end):
-                segments.append(Segment("cue", track.title, "", PAUSE_AFTER_CUE, index, track))
-                if config.announce_tracks:
-                    announce = paragraphs(render(env, "announce.txt.j2", track=track, **context))
-                    for text in announce:
-                        segments.append(
-                            Segment("announce", text, host, PAUSE_SENTENCE, index, track)
-                        )
-            segments.append(Segment(kind, sentence.text, reader, PAUSE_SENTENCE, index))
-        pause = PAUSE_SECTION if block.kind == "heading" else PAUSE_BLOCK
-        _end_block(segments, pause)
+        voice = cast.quote if block.kind == "quote" else cast.reader
+        if block.kind == "quote":
+            _end_block(segments, PAUSE_BLOCK)  # a breath before someone else's words
+        for offset, unit in _units(block):
+            for sentence in split_sentences(unit, review_language):
+                for track in first_mentions.pop_within(index, offset + sentence.end):
+                    segments.append(Segment("cue", track.title, "", PAUSE_AFTER_CUE, index, track))
+                    if config.announce_tracks:
+                        from_template("announce", "announce.txt.j2", cast.host, track=track)
+                        segments[-1] = _with_pause(segments[-1], PAUSE_SENTENCE)
+                add(kind, sentence.text, voice, review_language, block=index)
+            _end_block(segments, PAUSE_LIST_ITEM if block.kind == "list" else PAUSE_SENTENCE)
+        _end_block(segments, PAUSE_SECTION if block.kind == "heading" else PAUSE_BLOCK)
     _end_block(segments, PAUSE_SECTION)
 
-    spoken("outro", paragraphs(render(env, "outro.txt.j2", **context)), host)
+    from_template("outro", "outro.txt.j2", cast.host)
     if segments:
         segments[-1] = _with_pause(segments[-1], 0.5)
-    return Script(review=review, tracklist=tracklist, tracks=tracks, segments=tuple(segments))
+    return Script(review, tracklist, tracks, tuple(segments), cast.presets)
+
+
+def _units(block: Block) -> list[tuple[int, str]]:
+    """The pieces of a block read one after another: its list items, or the whole block."""
+    if block.kind != "list":
+        return [(0, block.text)]
+    units, offset = [], 0
+    for line in block.text.split("\n"):
+        if line.strip():
+            units.append((offset, line))
+        offset += len(line) + 1
+    return units
+
+
+_PAUSE_MARK = re.compile(r"\[pause(?:\s+(\d+(?:\.\d+)?)\s*s?)?\]", re.I)
+_EMPHASIS_MARK = re.compile(r"\*([^*\n]+)\*")
+
+
+def _pause_marks(text: str) -> list[tuple[str, float]]:
+    """Template markup: ``[pause]`` (0.8 s) or ``[pause 1.5]`` splits the text with a silence.
+
+    ``*words*`` marks emphasis; the built-in engines cannot stress a word on request, so they
+    read it plainly (the markup is removed).
+    """
+    text = _EMPHASIS_MARK.sub(r"\1", text)
+    pieces: list[tuple[str, float]] = []
+    last = 0
+    for mark in _PAUSE_MARK.finditer(text):
+        pieces.append((text[last : mark.start()], float(mark.group(1) or 0.8)))
+        last = mark.end()
+    pieces.append((text[last:], 0.0))
+    return [(piece, pause) for piece, pause in pieces if piece.strip() or pause]
+
+
+def speakable(text: str, language: str) -> str:
+    """The text as the engine should get it; "" when that is the text itself."""
+    return ""
 
 
 class _Pending:

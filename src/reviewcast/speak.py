@@ -18,7 +18,7 @@ from reviewcast.audio import WORK_RATE, SpokenSegment, ffmpeg_exe, trim_silence
 from reviewcast.errors import EngineError
 from reviewcast.fsutil import atomic_write_bytes
 from reviewcast.models import Script
-from reviewcast.speech import VoicePreset, get_engine, load_preset
+from reviewcast.speech import VoicePreset, get_engine
 
 CACHE_DIR = Path(".reviewcast") / "cache" / "speech"
 
@@ -85,16 +85,14 @@ def speak(
     progress: Progress | None = None,
 ) -> tuple[SpokenSegment, ...]:
     """Synthesise (or fetch from the cache) every spoken segment of ``script``."""
-    presets: dict[str, VoicePreset] = {}
     out: list[SpokenSegment] = []
     total = len(script.segments)
     for done, segment in enumerate(script.segments, 1):
         if segment.kind == "cue":
             out.append(SpokenSegment(segment, None))
         else:
-            if segment.voice not in presets:
-                presets[segment.voice] = load_preset(segment.voice, show_root)
-            out.append(SpokenSegment(segment, _spoken(segment.say, presets[segment.voice], cache)))
+            preset = script.preset(segment.voice)
+            out.append(SpokenSegment(segment, _spoken(segment.say, preset, cache)))
         if progress:
             progress(done, total)
     return tuple(out)

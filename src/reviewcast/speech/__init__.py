@@ -10,31 +10,16 @@ from __future__ import annotations
 
 import importlib.metadata
 import tomllib
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from reviewcast.errors import ConfigError, EngineError
+from reviewcast.models import VoicePreset
+
+__all__ = ["Engine", "VoicePreset", "engine_classes", "get_engine", "load_preset"]
 
 ENTRY_POINT_GROUP = "reviewcast.engines"
-
-
-@dataclass(frozen=True)
-class VoicePreset:
-    """A voice preset: voices/<name>.toml. ``settings`` holds engine-specific extras."""
-
-    name: str
-    engine: str
-    voice: str
-    rate: int = 160  # words per minute
-    pitch: int = 50  # 0–100
-    volume: float = 1.0  # 0.0–1.0
-    settings: tuple[tuple[str, Any], ...] = field(default=())
-
-    def cache_key(self) -> str:
-        """Everything about the preset that changes the sound (not its name)."""
-        return repr((self.engine, self.voice, self.rate, self.pitch, self.volume, self.settings))
 
 
 @runtime_checkable
