@@ -596,3 +596,36 @@ def test_reviews_folder_is_the_pipelines() -> None:
 @given(st.text())
 def test_sidecar_strings_read_back_as_written(text: str) -> None:
     assert tomllib.loads(f"key = {_toml_string(text)}\n")["key"] == text
+
+
+def test_the_whole_loop_from_the_blog_to_the_feed(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`[sources]` in show.toml, a plain `reviewcast pull`, then `reviewcast render`."""
+    from reviewcast.cli import main
+
+    root = tmp_path / "loop"
+    assert main(["init", str(root), "-q"]) == 0
+    (root / "voices" / "default.toml").write_text('engine = "tone"\nvoice = "t"\n')
+    toml = (root / "show.toml").read_text(encoding="utf-8")
+    (root / "show.toml").write_text(
+        toml.replace("[sources]\n", f'[sources]\nblog = "{site.base}/blog.rss"\n'),
+        encoding="utf-8",
+    )
+    assert main(["pull", "--show", str(root)]) == 0
+    assert "2 new, 0 updated, 0 unchanged, 0 failed" in capsys.readouterr().out
+    assert main(["render", "--show", str(root), "-q", "--jobs", "1"]) == 0
+    assert main(["pull", "--show", str(root)]) == 0
+    assert "0 new, 0 updated, 2 unchanged" in capsys.readouterr().out
+    feed = (root / "feed" / "feed.xml").read_text(encoding="utf-8")
+    assert feed.count("<item>") == 2 and "Paper Satellites" in feed
+
+
+def test_pull_without_a_feed_says_where_to_name_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reviewcast.cli import main
+
+    assert main(["init", str(tmp_path / "s"), "-q"]) == 0
+    assert main(["pull", "--show", str(tmp_path / "s")]) == 2
+    assert "[sources]" in capsys.readouterr().err

@@ -183,6 +183,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = command(
+        "add",
+        cmd_add,
+        "save a review from its web page into reviews/",
+        "Fetch the review page at URL, check that reviewcast can read it, and save it in "
+        "reviews/ with its source URL recorded. Adding the same URL again updates it.",
+    )
+    p.add_argument("url", metavar="URL", help="the review's web page")
+
+    p = command(
+        "pull",
+        cmd_pull,
+        "save new posts from a blog's feed as reviews",
+        "Read a blog's RSS or Atom feed and save each new post in reviews/ (an updated post is "
+        "updated; one already pulled is not pulled again). Without FEED_URL, pulls every feed "
+        "in the [sources] table of show.toml. Then `reviewcast render` makes the episodes.",
+    )
+    p.add_argument("feeds", nargs="*", metavar="FEED_URL", help="a blog's feed (or home page)")
+
+    p = command(
         "cache",
         cmd_cache,
         "show or clear the speech cache",
@@ -312,6 +331,54 @@ def cmd_check(args: argparse.Namespace) -> int:
         warnings = len(findings) - errors
         print(f"{errors} errors, {warnings} warnings" if findings else "no problems found")
     return EXIT_FAILED if errors else EXIT_OK
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from reviewcast.lock import show_lock
+    from reviewcast.sources import add_url
+
+    config = _config(args)
+    with show_lock(config.root):
+        path = add_url(config.root, args.url)
+    if not args.quiet:
+        print(f"saved {path.relative_to(config.root)}; `reviewcast render` makes its episode")
+    return EXIT_OK
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from reviewcast.lock import show_lock
+    from reviewcast.sources import pull
+
+    config = _config(args)
+    feeds = list(args.feeds) or [url for _, url in config.sources]
+    if not feeds:
+        raise ConfigError(
+            "no feed to pull: name one (reviewcast pull FEED_URL) or list your blog's feed in "
+            'show.toml: [sources] blog = "https://…/feed"',
+            path=config.root / CONFIG_NAME,
+        )
+    failed = 0
+    with show_lock(config.root):
+        for feed in feeds:
+            try:
+                report = pull(config.root, feed)
+            except ReviewcastError as error:
+                print(f"reviewcast: error: {error}", file=sys.stderr)
+                failed += 1
+                continue
+            for url, reason in report.failed:
+                print(f"reviewcast: error: {url}: {reason}", file=sys.stderr)
+            failed += len(report.failed)
+            if not args.quiet:
+                for path in report.added:
+                    print(f"added   {path.relative_to(config.root)}")
+                for path in report.updated:
+                    print(f"updated {path.relative_to(config.root)}")
+                print(
+                    f"{feed}: {len(report.added)} new, {len(report.updated)} updated, "
+                    f"{report.unchanged} unchanged, {len(report.failed)} failed"
+                )
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def cmd_cache(args: argparse.Namespace) -> int:

@@ -102,6 +102,10 @@ class ShowConfig:
         (),
         "[language_voices] table: language code = voice preset for reviews in that language.",
     )
+    sources: tuple[tuple[str, str], ...] = _setting(
+        (),
+        "[sources] table: name = a blog's RSS or Atom feed URL, for a plain `reviewcast pull`.",
+    )
 
     def voice_for_reviewer(self, reviewer: str | None) -> str | None:
         """The preset named for this reviewer in [reviewer_voices], if any."""
@@ -247,6 +251,9 @@ def _check_values(v: dict[str, Any]) -> list[str]:
         problems.append("'show_type' must be 'episodic' or 'serial'")
     if v["cache_limit_mb"] < 0:
         problems.append("'cache_limit_mb' must not be negative")
+    for name, feed in v["sources"]:
+        if urlsplit(feed).scheme not in ("http", "https"):
+            problems.append(f"[sources] {name} should be an http(s) feed URL, not {feed!r}")
     if not 0.5 <= v["clip_seconds"] <= 30:
         problems.append("'clip_seconds' should be between 0.5 and 30")
     names = [v["voice"], v["review_voice"], v["quote_voice"]]
@@ -270,7 +277,11 @@ def render_show_toml(**overrides: Any) -> str:
         if isinstance(value, tuple):
             lines.append(f"[{f.name}]")
             lines.extend(f"{_toml_value(k)} = {_toml_value(v)}" for k, v in value)
-            example = '"Ann Smith" = "ann"' if f.name == "reviewer_voices" else 'de = "german"'
+            example = {
+                "reviewer_voices": '"Ann Smith" = "ann"',
+                "language_voices": 'de = "german"',
+                "sources": 'blog = "https://example.org/reviews/feed.xml"',
+            }[f.name]
             lines.append(f"# {example}")
         else:
             lines.append(f"{f.name} = {_toml_value(value)}")

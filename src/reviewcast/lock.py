@@ -45,7 +45,7 @@ def show_lock(show_root: Path, *, wait: float = 0.0) -> Iterator[None]:
                 continue
             if time.monotonic() >= deadline:
                 raise LockedError(
-                    f"another reviewcast (pid {owner}) is rendering this show; "
+                    f"another reviewcast (pid {owner}) is working on this show; "
                     "wait for it to finish, or pass --wait SECONDS",
                     path=show_root,
                 ) from None
