@@ -245,7 +245,7 @@ def assemble(
             seg = item.segment
             start = position
             if seg.kind == "cue":
-                data = cue_sound(seg)[: int(MAX_CUE_SECONDS * rate) * SAMPLE_WIDTH]
+                data = cue_sound(seg)  # cues are capped at 2 s by their loader; clips are longer
                 track_starts.append((start / rate, seg))
                 position += _write(out, data)
             else:
