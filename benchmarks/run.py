@@ -1,0 +1,703 @@
+"""Speed and memory benchmarks of `reviewcast render`, each a ratio or a limit measured in one run.
+
+    .venv/bin/python benchmarks/run.py                  # figures 1, 2, 4, 5, 6 (about 15 minutes)
+    .venv/bin/python benchmarks/run.py --only 3,4       # 200 reviews, then the no-op over them
+    .venv/bin/python benchmarks/run.py --only 3 --reviews 40 --repeat 3
+    .venv/bin/python benchmarks/run.py --quick          # tiny sizes, one run each: a smoke test
+    .venv/bin/python benchmarks/run.py --record         # also update the table in BENCHMARKS.md
+
+The machine is shared and noisy, so no figure is an absolute time compared with a fixed number
+where a ratio can be had instead: reviewcast is timed against the bare tools (eSpeak NG and ffmpeg
+doing the least that makes a podcast-ready MP3, see bare.sh) in the same run, alternating, and
+each side's median is taken. Every command is a new process; every "cold" show is a fresh copy of
+the repository's sample show (its show.toml and voices/) with an empty speech cache.
+
+Figures (issue 5):
+  1  the sample review, cold, `reviewcast render --jobs 1` ÷ bare tools          ≤ 1.5×
+  2  the same after changing only the outro template ÷ bare tools                ≤ 0.5×
+  3  N generated reviews, cold: --jobs 1 ÷ --jobs 2                               ≥ 1.8×
+     and --jobs 2 ÷ bare tools two at a time (xargs -P2)                          ≤ 1.0×
+  4  a no-op render over that show                                                < 2 s
+  5  adding one review to a show of 10,000 episodes                               < 3 s
+     (and feed.write_feed alone, measured in this process)
+  6  peak RSS rendering a 60-minute episode (/usr/bin/time -v)                    ≤ 150 MB
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import showgen
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+SAMPLE = ROOT / "reviews" / "tron-ares-ost.txt"
+SAMPLE_TRACKS = ROOT / "reviews" / "tron-ares-ost.tracks.txt"
+BARE = BENCH / "bare.sh"
+REPORT = ROOT / "BENCHMARKS.md"
+ALL = ("1", "2", "3", "4", "5", "6")
+DEFAULT = ("1", "2", "4", "5", "6")  # 3 is long: ask for it with --only
+TONE_PRESET = 'engine = "tone"\nvoice = "test"\nrate = 160\n'
+MB = 1024 * 1024
+
+
+class BenchmarkError(Exception):
+    """A benchmark could not be measured; the message says why."""
+
+
+# -- running and timing commands -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    max_rss: int  # bytes: the largest of the process and the children it waited for
+    stdout: str
+
+
+def run(cmd: Sequence[str], cwd: Path, *, env: dict[str, str] | None = None) -> Run:
+    """Run ``cmd`` to completion; its wall time and peak RSS (as /usr/bin/time measures it)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        # wait4 rather than Popen.wait: it also gives the rusage, whose ru_maxrss covers the
+        # child and every descendant it waited for (ffmpeg), exactly what `time -v` reports.
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode(errors="replace")
+        if proc.returncode != 0:
+            tail = err.read().decode(errors="replace")[-2000:]
+            raise BenchmarkError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{tail}")
+    return Run(seconds, usage.ru_maxrss * 1024, stdout)
+
+
+def reviewcast(*args: str) -> list[str]:
+    """The `reviewcast` command of this virtualenv."""
+    script = Path(sys.executable).parent / "reviewcast"
+    return [str(script), *args] if script.exists() else [sys.executable, "-m", "reviewcast", *args]
+
+
+def ffmpeg() -> str:
+    """The ffmpeg reviewcast uses (imageio-ffmpeg's, unless one is on PATH)."""
+    from reviewcast.audio import ffmpeg_exe
+
+    return ffmpeg_exe()
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def loadavg() -> str:
+    return "load {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+
+
+# -- shows -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    work: Path
+    quick: bool
+    engine: str | None  # replaces the sample show's voice engine; None: as the repository has it
+    repeat: int | None
+    reviews: int
+    bare_synth: str | None  # None: eSpeak NG
+    notes: list[str] = field(default_factory=list)
+    fig3_show: Path | None = None
+    counter: int = 0
+    #: The single review of figures 1, 2 and 5, and its tracklist.
+    sample: tuple[Path, Path] = (SAMPLE, SAMPLE_TRACKS)
+
+    def fresh(self, name: str) -> Path:
+        self.counter += 1
+        path = self.work / f"{self.counter:03d}-{name}"
+        path.mkdir(parents=True)
+        return path
+
+    def repeats(self, normal: int) -> int:
+        if self.quick:
+            return 1
+        return self.repeat or normal
+
+
+def make_show(ctx: Context, name: str, *, engine: str | None = None, sample: bool = True) -> Path:
+    """A copy of the repository's show (show.toml, voices/) with an empty cache and no episodes."""
+    show = ctx.fresh(name)
+    shutil.copy(ROOT / "show.toml", show / "show.toml")
+    shutil.copytree(ROOT / "voices", show / "voices")
+    if (ROOT / "templates").is_dir():
+        shutil.copytree(ROOT / "templates", show / "templates")
+    (show / "reviews").mkdir()
+    engine = engine or ctx.engine
+    if engine == "tone":
+        (show / "voices" / "default.toml").write_text(TONE_PRESET, encoding="utf-8")
+    elif engine:
+        preset = (show / "voices" / "default.toml").read_text(encoding="utf-8")
+        preset = re.sub(r"(?m)^engine\s*=.*$", f'engine = "{engine}"', preset)
+        (show / "voices" / "default.toml").write_text(preset, encoding="utf-8")
+    if sample:
+        for path in ctx.sample:
+            shutil.copy(path, show / "reviews")
+    return show
+
+
+def engine_of(show: Path) -> str:
+    text = (show / "voices" / "default.toml").read_text(encoding="utf-8")
+    found = re.search(r'(?m)^engine\s*=\s*"([^"]+)"', text)
+    return found.group(1) if found else "?"
+
+
+def body_text(show: Path, review: Path) -> str:
+    """What reviewcast speaks for ``review``: its `preview --json` segments other than cues."""
+    from reviewcast.cli import script_json
+    from reviewcast.config import load_config
+    from reviewcast.pipeline import load_script
+
+    script = script_json(load_script(load_config(show), review))
+    return "\n\n".join(s["text"] for s in script["segments"] if s["kind"] != "cue")
+
+
+def bare_env(ctx: Context) -> dict[str, str]:
+    env = {**os.environ, "FFMPEG": ffmpeg()}
+    if ctx.bare_synth:
+        env["BARE_SYNTH"] = ctx.bare_synth
+    return env
+
+
+# -- results ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: str
+    what: str
+    target: str
+    measured: str
+    ratio: str
+    status: str  # "pass", "MISS", "info"
+    command: str
+
+
+def judged(ok: bool, ctx: Context) -> str:
+    status = "pass" if ok else "MISS"
+    return f"{status} (quick)" if ctx.quick else status
+
+
+def command_for(figure: str, ctx: Context, extra: str = "") -> str:
+    parts = [".venv/bin/python benchmarks/run.py"]
+    if ctx.quick:
+        parts.append("--quick")
+    parts.append(f"--only {figure}")
+    if figure in ("3", "4") and not ctx.quick:
+        parts.append(f"--reviews {ctx.reviews}")
+    if ctx.repeat and not ctx.quick:
+        parts.append(f"--repeat {ctx.repeat}")
+    if ctx.engine and not ctx.quick:
+        parts.append(f"--engine {ctx.engine}")
+    if extra:
+        parts.append(extra)
+    return " ".join(parts)
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def seconds_list(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
+# -- figures 1 and 2: one review, cold and after an outro change -----------------------------------
+
+
+OUTRO_CHANGE = "\n\nThanks for listening, and see you next week."
+
+
+def figures_1_2(ctx: Context, wanted: set[str]) -> list[Row]:
+    """Alternate bare tools, a cold render and an outro-changed render, ``repeat`` times."""
+    runs = ctx.repeats(5)
+    bare, cold, outro = [], [], []
+    body_dir = ctx.fresh("bare-sample")
+    probe = make_show(ctx, "sample-probe")
+    review = probe / "reviews" / ctx.sample[0].name
+    preview = run(reviewcast("preview", "--json", str(review)), probe)
+    segments = json.loads(preview.stdout)["segments"]
+    body = "\n\n".join(s["text"] for s in segments if s["kind"] != "cue")
+    (body_dir / "body.txt").write_text(body, encoding="utf-8")
+    engine = engine_of(probe)
+    say(
+        f"figures 1–2: {review.name} ({len(body.split())} words spoken), engine {engine}, "
+        f"{runs} runs, {loadavg()}"
+    )
+    packaged_outro = (ROOT / "src" / "reviewcast" / "templates" / "outro.txt.j2").read_text("utf-8")
+    for i in range(runs):
+        bare.append(run(["sh", str(BARE), str(body_dir)], body_dir, env=bare_env(ctx)).seconds)
+        show = make_show(ctx, "sample")
+        cold.append(run(reviewcast("render", "--jobs", "1", "-q"), show).seconds)
+        if "2" in wanted:
+            templates = show / "templates"
+            templates.mkdir(exist_ok=True)
+            current = templates / "outro.txt.j2"
+            source = current.read_text("utf-8") if current.exists() else packaged_outro
+            current.write_text(source.rstrip("\n") + OUTRO_CHANGE + "\n", encoding="utf-8")
+            result = run(reviewcast("render", "--jobs", "1"), show)
+            if "1 rendered" not in result.stdout:
+                raise BenchmarkError(f"changing the outro did not re-render:\n{result.stdout}")
+            outro.append(result.seconds)
+        say(
+            f"  run {i + 1}: bare {bare[-1]:.2f} s, cold {cold[-1]:.2f} s"
+            + (f", outro changed {outro[-1]:.2f} s" if outro else "")
+            + f"  ({loadavg()})"
+        )
+    b = median(bare)
+    rows = []
+    if "1" in wanted:
+        c = median(cold)
+        rows.append(
+            Row(
+                "1",
+                f"sample review, cold, `reviewcast render --jobs 1` ({engine}) ÷ bare tools",
+                "≤ 1.5×",
+                f"{c:.2f} s vs {b:.2f} s (medians of {runs}; reviewcast {seconds_list(cold)}; "
+                f"bare {seconds_list(bare)})",
+                f"{c / b:.2f}×",
+                judged(c / b <= 1.5, ctx),
+                command_for("1", ctx),
+            )
+        )
+    if "2" in wanted:
+        o = median(outro)
+        rows.append(
+            Row(
+                "2",
+                f"same review, only the outro template changed ({engine}) ÷ bare tools (cold)",
+                "≤ 0.5×",
+                f"{o:.2f} s vs {b:.2f} s (medians of {runs}; reviewcast {seconds_list(outro)})",
+                f"{o / b:.2f}×",
+                judged(o / b <= 0.5, ctx),
+                command_for("2", ctx),
+            )
+        )
+    return rows
+
+
+# -- figure 3: a show of N reviews, parallel -------------------------------------------------------
+
+
+def figure_3(ctx: Context) -> list[Row]:
+    n = ctx.reviews
+    runs = ctx.repeats(1)
+    source = ctx.fresh("generated-reviews")
+    low, high = (40, 80) if ctx.quick else (300, 900)
+    generated = showgen.write_reviews(source, n, min_words=low, max_words=high, seed=3)
+    words = [g.words for g in generated]
+    with_tracklists = sum(1 for g in generated if g.tracklist or g.path.suffix == ".md")
+
+    def show_with_reviews(name: str) -> Path:
+        show = make_show(ctx, name, sample=False)
+        shutil.rmtree(show / "reviews")
+        shutil.copytree(source, show / "reviews")
+        return show
+
+    probe = show_with_reviews("fig3-probe")
+    bodies = ctx.fresh("fig3-bare")
+    for g in generated:
+        folder = bodies / g.path.stem
+        folder.mkdir()
+        (folder / "body.txt").write_text(body_text(probe, probe / "reviews" / g.path.name), "utf-8")
+    listing = bodies / "list.txt"
+    listing.write_text("".join(f"{bodies / g.path.stem}\n" for g in generated), encoding="utf-8")
+    say(
+        f"figure 3: {n} reviews ({min(words)}–{max(words)} words, median {median(words):.0f}; "
+        f"{with_tracklists} with metadata or a tracklist), engine {engine_of(probe)}, "
+        f"{runs} runs, {loadavg()}"
+    )
+    one, two, bare = [], [], []
+    for i in range(runs):
+        xargs = ["sh", "-c", f'xargs -P2 -n1 sh "{BARE}" < "{listing}"']
+        bare.append(run(xargs, bodies, env=bare_env(ctx)).seconds)
+        say(f"  run {i + 1}: bare tools, xargs -P2: {bare[-1]:.1f} s ({loadavg()})")
+        show = show_with_reviews("fig3-jobs2")
+        two.append(run(reviewcast("render", "--jobs", "2", "-q"), show).seconds)
+        ctx.fig3_show = show
+        say(f"  run {i + 1}: reviewcast --jobs 2: {two[-1]:.1f} s ({loadavg()})")
+        show = show_with_reviews("fig3-jobs1")
+        one.append(run(reviewcast("render", "--jobs", "1", "-q"), show).seconds)
+        say(f"  run {i + 1}: reviewcast --jobs 1: {one[-1]:.1f} s ({loadavg()})")
+    o, t, b = median(one), median(two), median(bare)
+    cores = len(os.sched_getaffinity(0))
+    return [
+        Row(
+            "3a",
+            f"{n} reviews, cold: `--jobs 1` ÷ `--jobs 2` ({cores} cores)",
+            "≥ 1.8×",
+            f"{o:.1f} s vs {t:.1f} s (medians of {runs}; jobs 1 {seconds_list(one)}; "
+            f"jobs 2 {seconds_list(two)})",
+            f"{o / t:.2f}×",
+            judged(o / t >= 1.8, ctx),
+            command_for("3", ctx),
+        ),
+        Row(
+            "3b",
+            f"{n} reviews, cold: `--jobs 2` ÷ bare tools two at a time (`xargs -P2`)",
+            "≤ 1.0×",
+            f"{t:.1f} s vs {b:.1f} s (medians of {runs}; bare {seconds_list(bare)})",
+            f"{t / b:.2f}×",
+            judged(t / b <= 1.0, ctx),
+            command_for("3", ctx),
+        ),
+    ]
+
+
+# -- figure 4: a no-op render ----------------------------------------------------------------------
+
+
+def figure_4(ctx: Context) -> list[Row]:
+    runs = ctx.repeats(5)
+    if ctx.fig3_show is not None:
+        show = ctx.fig3_show
+        how = "the show figure 3 rendered"
+    else:
+        show = make_show(ctx, "fig4", sample=False)
+        generated = showgen.write_reviews(show / "reviews", ctx.reviews, seed=3)
+        showgen.fabricate_records(show, [g.path for g in generated])
+        how = "episodes published by showgen.fabricate_records (no audio; run with 3 for real ones)"
+    count = len(list((show / "episodes").glob("*/episode.json")))
+    say(f"figure 4: no-op render of {count} episodes ({how}), {runs} runs, {loadavg()}")
+    times = []
+    for _ in range(runs):
+        result = run(reviewcast("render"), show)
+        if "nothing to do" not in result.stdout:
+            raise BenchmarkError(f"the render over an unchanged show did work:\n{result.stdout}")
+        times.append(result.seconds)
+    start = [run(reviewcast("--version"), show).seconds for _ in range(runs)]
+    t = median(times)
+    return [
+        Row(
+            "4",
+            f"no-op `reviewcast render` over {count} rendered reviews ({how})",
+            "< 2 s",
+            f"{t:.2f} s (median of {runs}: {seconds_list(times)}; `reviewcast --version` alone "
+            f"{median(start):.2f} s)",
+            f"{t / 2:.2f}× limit",
+            judged(t < 2, ctx),
+            command_for("4", ctx),
+        )
+    ]
+
+
+# -- figure 5: one more review in a big show -------------------------------------------------------
+
+
+def figure_5(ctx: Context) -> list[Row]:
+    from reviewcast.config import load_config
+    from reviewcast.feed import write_feed
+    from reviewcast.page import write_page
+    from reviewcast.pipeline import find_reviews, plan
+    from reviewcast.publish import collect_garbage
+    from reviewcast.records import load_records
+
+    n = 30 if ctx.quick else 10_000
+    runs = ctx.repeats(3)
+    big = make_show(ctx, "fig5-big", engine="tone", sample=False)
+    started = time.perf_counter()
+    generated = showgen.write_reviews(big / "reviews", n, seed=5)
+    showgen.fabricate_records(big, [g.path for g in generated])
+    say(
+        f"figure 5: {n} episodes published in {time.perf_counter() - started:.0f} s; adding the "
+        f"sample review with the tone engine, {runs} runs, {loadavg()}"
+    )
+    empty = make_show(ctx, "fig5-empty", engine="tone", sample=False)
+    added: list[float] = []
+    reference: list[float] = []
+    for i in range(runs):
+        for show, into in ((big, added), (empty, reference)):
+            for path in ctx.sample:
+                shutil.copy(path, show / "reviews")
+            result = run(reviewcast("render", "--jobs", "1"), show)
+            expected = rf"(?m)^1 rendered, {n} unchanged$" if show is big else r"(?m)^1 rendered$"
+            if not re.search(expected, result.stdout):
+                raise BenchmarkError(f"adding one review did not render just it:\n{result.stdout}")
+            into.append(result.seconds)
+            if i + 1 < runs:  # back to the show as it was: the new episode gone, the cache cold
+                for path in ctx.sample:
+                    (show / "reviews" / path.name).unlink()
+                for record in load_records(show):
+                    if record.source.endswith(ctx.sample[0].name):
+                        shutil.rmtree(show / "episodes" / record.slug)
+                shutil.rmtree(show / ".reviewcast", ignore_errors=True)
+        say(f"  run {i + 1}: {n} episodes {added[-1]:.2f} s, empty show {reference[-1]:.2f} s")
+
+    # The parts of that render that grow with the show, each timed alone in this process.
+    config = load_config(big)
+    parts: dict[str, list[float]] = {}
+
+    def timed(name: str, fn: Callable[[], object]) -> object:
+        start = time.perf_counter()
+        value = fn()
+        parts.setdefault(name, []).append(time.perf_counter() - start)
+        return value
+
+    artwork_url = config.base + "feed/cover.jpg"
+    for _ in range(runs):
+        records = load_records(big)
+        timed("load_records", lambda: load_records(big))
+        timed("plan", lambda: plan(config, find_reviews(config), records))  # noqa: B023
+        timed("write_page", lambda: write_page(config, records, artwork_url=artwork_url))  # noqa: B023
+        timed("write_feed", lambda: write_feed(config, records, artwork_url=artwork_url))  # noqa: B023
+        timed("collect_garbage", lambda: collect_garbage(config, records))  # noqa: B023
+    breakdown = ", ".join(f"{k} {median(v):.2f} s" for k, v in parts.items())
+    say(f"  parts, medians of {runs}: {breakdown}")
+    a, r, feed = median(added), median(reference), median(parts["write_feed"])
+    total = n + 1
+    return [
+        Row(
+            "5",
+            f"add one review (the sample, tone engine) to a show of {n:,} episodes",
+            "< 3 s",
+            f"{a:.2f} s (median of {runs}: {seconds_list(added)}); into an empty show {r:.2f} s, "
+            f"so {a - r:.2f} s is the {n:,} episodes' cost ({breakdown})",
+            f"{a / 3:.2f}× limit",
+            judged(a < 3, ctx),
+            command_for("5", ctx),
+        ),
+        Row(
+            "5f",
+            f"`feed.write_feed` alone, {total:,} episodes",
+            "measured",
+            f"{feed:.2f} s (median of {runs}: {seconds_list(parts['write_feed'])})",
+            f"{feed / a:.2f}× of 5",
+            "info",
+            command_for("5", ctx),
+        ),
+    ]
+
+
+# -- figure 6: memory for a long episode -----------------------------------------------------------
+
+
+def figure_6(ctx: Context) -> list[Row]:
+    words = 150 if ctx.quick else 9000
+    time_v = Path("/usr/bin/time").exists()
+    rows = []
+    engines: list[tuple[str | None, int]] = [("tone", ctx.repeats(3))]
+    if not ctx.quick and ctx.engine != "tone":
+        engines.append((ctx.engine, 1))  # the show's own voice, once: minutes of eSpeak
+    for engine, runs in engines:
+        peaks, walls, minutes = [], [], 0.0
+        for _ in range(runs):
+            show = make_show(ctx, f"fig6-{engine or 'default'}", engine=engine, sample=False)
+            rng = random.Random(6)
+            showgen.write_review(show / "reviews", 0, words, rng, tracklist="front matter")
+            cmd = reviewcast("render", "--jobs", "1", "-q")
+            if time_v:  # as the issue asks; run() reads the same figure from wait4 either way
+                cmd = ["/usr/bin/time", "-v", *cmd]
+            result = run(cmd, show)
+            peaks.append(result.max_rss / MB)
+            walls.append(result.seconds)
+            record = json.loads(next((show / "episodes").glob("*/episode.json")).read_text())
+            minutes = record["duration"] / 60
+        name = engine_of(show)
+        peak = max(peaks)
+        say(
+            f"figure 6 ({name}): {minutes:.0f}-minute episode, peak RSS "
+            f"{', '.join(f'{p:.0f}' for p in peaks)} MB in {seconds_list(walls)} s"
+        )
+        rows.append(
+            Row(
+                "6a" if engine == "tone" else "6b",
+                f"peak RSS, `reviewcast render --jobs 1` of a {minutes:.0f}-minute episode "
+                f"({words:,} words, {name} engine)",
+                "≤ 150 MB",
+                f"{peak:.0f} MB (largest of {runs}; wall {seconds_list(walls)} s; "
+                f"{'/usr/bin/time -v' if time_v else 'wait4 rusage'})",
+                f"{peak / 150:.2f}× limit",
+                judged(peak <= 150, ctx),
+                command_for("6", ctx),
+            )
+        )
+    return rows
+
+
+# -- the report ------------------------------------------------------------------------------------
+
+
+def environment() -> list[str]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    version = subprocess.run([ffmpeg(), "-version"], capture_output=True, text=True).stdout
+    espeak = shutil.which("espeak-ng")
+    espeak_version = (
+        subprocess.run([espeak, "--version"], capture_output=True, text=True).stdout.strip()
+        if espeak
+        else "not installed"
+    )
+    from importlib.metadata import version as pkg
+
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    return [
+        f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        f"- machine: {len(os.sched_getaffinity(0))} cores (nproc), {cpu}, {memory:.0f} GiB, "
+        f"{platform.system()} {platform.release()}; {loadavg()} at the end (the machine is shared)",
+        f"- reviewcast {pkg('reviewcast')}, Python {platform.python_version()}, "
+        f"pyttsx3 {pkg('pyttsx3')}, espeakng-loader {pkg('espeakng-loader')}, "
+        f"imageio-ffmpeg {pkg('imageio-ffmpeg')}",
+        f"- ffmpeg: {version.splitlines()[0] if version else '?'} ({ffmpeg()})",
+        f"- bare tools' eSpeak NG: {espeak_version.split('  Data')[0]}",
+    ]
+
+
+HEADER = "| Figure | What | Target | Measured | Ratio | Status | Command |"
+RULE = "|---|---|---|---|---|---|---|"
+
+
+def table(rows: Sequence[Row]) -> list[str]:
+    lines = [HEADER, RULE]
+    for r in rows:
+        cells = [r.figure, r.what, r.target, r.measured, r.ratio, r.status, f"`{r.command}`"]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return lines
+
+
+def record(rows: Sequence[Row], env: Sequence[str]) -> None:
+    """Put ``rows`` into BENCHMARKS.md's results table (others kept) and the environment."""
+    text = REPORT.read_text(encoding="utf-8")
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    if start not in text or end not in text:
+        raise BenchmarkError(f"{REPORT} has no {start} … {end} section to update")
+    before, rest = text.split(start, 1)
+    old, after = rest.split(end, 1)
+    kept: dict[str, str] = {}
+    for line in old.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if line.startswith("| ") and cells[0] not in ("Figure", ""):
+            kept[cells[0]] = line
+    for line in table(rows)[2:]:
+        kept[line.split(" | ")[0].lstrip("| ").strip()] = line
+    order = sorted(kept, key=lambda f: (int(re.match(r"\d+", f).group()), f))  # type: ignore[union-attr]
+    body = [HEADER, RULE, *(kept[f] for f in order), "", "Last recorded run:", "", *env]
+    REPORT.write_text(before + start + "\n" + "\n".join(body) + "\n" + end + after, "utf-8")
+
+
+def tone_wav(out: Path, text_file: Path) -> None:
+    """Write ``text_file`` spoken by the tone engine as a WAV (the bare tools' stand-in synth)."""
+    import wave
+
+    from reviewcast.speech import VoicePreset
+    from reviewcast.speech.tone_engine import SAMPLE_RATE, ToneEngine
+
+    pcm = ToneEngine().synthesize(text_file.read_text("utf-8"), VoicePreset("t", "tone", "tone"))
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(pcm)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes, tone engine, one run each"
+    )
+    parser.add_argument("--only", default=None, help="figures to run, e.g. 1,2 (default 1,2,4,5,6)")
+    parser.add_argument(
+        "--reviews", type=int, default=None, help="reviews in figures 3 and 4 (200)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=None, help="runs per figure (default 5, 3, 1)"
+    )
+    parser.add_argument("--engine", default=None, help="the sample voice's engine: tone, espeak, …")
+    parser.add_argument("--workdir", type=Path, default=None, help="keep the shows here")
+    parser.add_argument("--record", action="store_true", help="update the table in BENCHMARKS.md")
+    # bare.sh's stand-in synthesiser for --quick where eSpeak NG is missing: -w OUT -f TEXT
+    parser.add_argument("-w", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("-f", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.w is not None and args.f is not None:
+        tone_wav(args.w, args.f)
+        return 0
+
+    wanted = set((args.only or ",".join(DEFAULT)).replace(" ", "").split(","))
+    if not wanted <= set(ALL):
+        parser.error(f"--only takes figures among {', '.join(ALL)}")
+    if args.quick and args.record:
+        parser.error("--quick figures are a smoke test, not measurements: they are never recorded")
+    bare_synth = None
+    if shutil.which("espeak-ng") is None:
+        if not args.quick:
+            raise SystemExit(
+                "benchmarks: eSpeak NG's command line is needed for the bare tools: "
+                "apt-get update && apt-get install -y espeak-ng"
+            )
+        bare_synth = f'"{sys.executable}" "{Path(__file__).resolve()}"'
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="reviewcast-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    ctx = Context(
+        work=work,
+        quick=args.quick,
+        engine="tone" if args.quick else args.engine,
+        repeat=args.repeat,
+        reviews=args.reviews or (2 if args.quick else 200),
+        bare_synth=bare_synth,
+    )
+    if args.quick:  # a short review keeps the smoke test short; the figures mean nothing then
+        folder = ctx.fresh("quick-review")
+        made = showgen.write_review(folder, 90001, 60, random.Random(1), tracklist="beside")
+        assert made.tracklist is not None
+        ctx.sample = (made.path, made.tracklist)
+    if bare_synth:
+        say("quick: eSpeak NG is not installed; the bare tools speak with the tone engine")
+    rows: list[Row] = []
+    try:
+        if wanted & {"1", "2"}:
+            rows += figures_1_2(ctx, wanted)
+        if "3" in wanted:
+            rows += figure_3(ctx)
+        if "4" in wanted:
+            rows += figure_4(ctx)
+        if "5" in wanted:
+            rows += figure_5(ctx)
+        if "6" in wanted:
+            rows += figure_6(ctx)
+    except BenchmarkError as error:
+        print(f"benchmarks: {error}", file=sys.stderr)
+        return 1
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    env = environment()
+    say("")
+    for line in [*table(rows), "", *env]:
+        say(line)
+    if args.record:
+        record(rows, env)
+        say(f"\nrecorded in {REPORT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
