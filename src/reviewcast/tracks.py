@@ -29,6 +29,7 @@ from unidecode import unidecode
 
 from reviewcast.errors import ReviewError
 from reviewcast.models import Block, Review, Track, Tracklist
+from reviewcast.reviews.metadata import MAX_TRACKS, tracklist_problem
 
 if TYPE_CHECKING:
     from reviewcast.musicbrainz import MusicBrainzClient
@@ -183,21 +184,18 @@ def resolve_tracklist(
     if review.tracklist:
         return trimmed, Tracklist(tuple(review.tracklist), "review metadata")
     if tracklist_file is not None:
-        try:
-            text = tracklist_file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as error:
-            reason = getattr(error, "strerror", None) or str(error)
-            raise ReviewError(
-                f"cannot read the tracklist file: {reason}", path=tracklist_file
-            ) from error
-        titles = parse_tracklist(text)
+        titles = parse_tracklist(_read_tracklist_file(tracklist_file))
         if not titles:
             raise ReviewError(
                 "the tracklist file has no track titles (expected one title a line)",
                 path=tracklist_file,
             )
+        problem = tracklist_problem(len(titles), max(len(t) for t in titles))
+        if problem:
+            raise ReviewError(f"the tracklist file {problem}", path=tracklist_file)
         return trimmed, Tracklist(titles, f"--tracklist {tracklist_file.name}")
-    if embedded is not None and embedded[1]:
+    # A numbered list longer than any album is not taken for one (nor made to slow detection).
+    if embedded is not None and embedded[1] and len(embedded[1]) <= MAX_TRACKS:
         return trimmed, Tracklist(embedded[1], "review")
     if musicbrainz is not None and review.artist and review.album:
         cache = review.source.with_suffix(".musicbrainz.json")
@@ -205,6 +203,24 @@ def resolve_tracklist(
         if found:
             return trimmed, Tracklist(found, "musicbrainz")
     return trimmed, None
+
+
+def _read_tracklist_file(path: Path) -> str:
+    """The text of a tracklist file; ReviewError when unreadable, not UTF-8 or far too big."""
+    # Titles of MAX_TRACKS × MAX_TITLE_CHARS, numbered and timed, fit well within this.
+    limit = 1024 * 1024
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise ReviewError(
+                f"the tracklist file is larger than {limit // 1024} KB; is it the right file?",
+                path=path,
+            )
+        return data.decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ReviewError(f"cannot read the tracklist file: {reason}", path=path) from error
 
 
 # -- folding and tokens ------------------------------------------------------------------------

@@ -127,6 +127,25 @@ def _coerce_date(value: Any) -> dt.date:
     raise ValueError(f"must be a date such as 2025-10-12, not {_kind(value)}")
 
 
+#: Tracklists longer than this are refused: no album a review discusses has more tracks.
+MAX_TRACKS = 1000
+#: Track titles longer than this are refused: the longest real ones are under 300 characters,
+#: and a paragraph pasted as a title would make track detection slow for nothing.
+MAX_TITLE_CHARS = 300
+
+
+def tracklist_problem(count: int, longest: int) -> str | None:
+    """Why a tracklist of ``count`` titles, the longest ``longest`` characters, is refused."""
+    if count > MAX_TRACKS:
+        return f"has {count} tracks, more than the {MAX_TRACKS} reviewcast accepts"
+    if longest > MAX_TITLE_CHARS:
+        return (
+            f"has a title of {longest} characters, longer than the {MAX_TITLE_CHARS} a track "
+            "title may have; give one title a line"
+        )
+    return None
+
+
 def _coerce_tracklist(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         # A block string with one title a line is the natural way to paste a tracklist.
@@ -135,6 +154,12 @@ def _coerce_tracklist(value: Any) -> tuple[str, ...]:
         items = value
     else:
         raise ValueError(f"must be a list of track titles, not {_kind(value)}")
+    # Checked before any title is copied: YAML aliases (*a) let a few bytes of front matter
+    # name one long string thousands of times.
+    lengths = [len(item) for item in items if isinstance(item, str)]
+    problem = tracklist_problem(len(items), max(lengths, default=0))
+    if problem:
+        raise ValueError(problem)
     titles: list[str] = []
     for number, item in enumerate(items, 1):
         if isinstance(item, bool) or not isinstance(item, str | int | float):
@@ -162,6 +187,10 @@ def _kind(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+#: Sidecars larger than this are refused without being read whole.
+MAX_SIDECAR_BYTES = 1024 * 1024
+
+
 def sidecar_path(review: Path) -> Path:
     """The sidecar of a review: same folder, same stem, ``.toml``."""
     return review.with_suffix(".toml")
@@ -171,12 +200,19 @@ def load_sidecar(review: Path) -> Meta:
     """Metadata from the review's sidecar, or empty Meta when there is none; ConfigError if bad."""
     sidecar = sidecar_path(review)
     try:
-        raw = sidecar.read_bytes()
+        with sidecar.open("rb") as fh:
+            raw = fh.read(MAX_SIDECAR_BYTES + 1)
     except FileNotFoundError:
         return Meta()
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise ConfigError(f"the review's sidecar cannot be read: {reason}", path=sidecar) from None
+    if len(raw) > MAX_SIDECAR_BYTES:
+        raise ConfigError(
+            f"the sidecar is larger than {MAX_SIDECAR_BYTES // 1024} KB; it holds only the "
+            "review's metadata (title, artist, tracklist …): is it the right file?",
+            path=sidecar,
+        )
     try:
         data = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
