@@ -296,7 +296,7 @@ def test_preview_json_has_review_tracks_and_segments(
     assert doc["tracks"][-1]["mentioned_as"] == "Shadows Over Me"
     kinds = [s["kind"] for s in doc["segments"]]
     assert kinds[0] == "intro" and kinds[-1] == "outro" and kinds.count("cue") == 7
-    assert all(set(s) == {"kind", "text", "voice"} for s in doc["segments"])
+    assert all(set(s) == {"kind", "text", "spoken", "voice"} for s in doc["segments"])
     spoken = " ".join(s["text"] for s in doc["segments"])
     assert "greyhound" not in spoken and "updated on" not in spoken
 

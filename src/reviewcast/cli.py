@@ -448,13 +448,17 @@ def script_json(script: Script) -> dict[str, Any]:
             }
             for t in script.tracks
         ],
-        "segments": [{"kind": s.kind, "text": s.text, "voice": s.voice} for s in script.segments],
+        "segments": [
+            {"kind": s.kind, "text": s.text, "spoken": s.say, "voice": s.voice}
+            for s in script.segments
+        ],
         "removed": list(r.removed),
     }
 
 
 def script_text(script: Script) -> str:
-    """The script as a listener will hear it, one paragraph per block, cues marked."""
+    """The script as a listener will hear it (normalised: what the engine is given), one
+    paragraph per block, cues marked."""
     lines: list[str] = []
     current: tuple[str, int | None] | None = None
     paragraph: list[str] = []
@@ -480,7 +484,7 @@ def script_text(script: Script) -> str:
             elif seg.kind in ("review", "quote") and (current is None or current[0] != "body"):
                 lines.append(f"── review ({seg.voice}) ──")
             current = key
-        paragraph.append(f"“{seg.text}”" if seg.kind == "quote" else seg.text)
+        paragraph.append(f"“{seg.say}”" if seg.kind == "quote" else seg.say)
     flush()
     if script.review.removed:
         lines.append("── left out (not read aloud) ──")

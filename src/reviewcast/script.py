@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from reviewcast.config import ShowConfig
 from reviewcast.models import Block, Review, Script, Segment, SegmentKind, Track, Tracklist
+from reviewcast.speech.lexicon import load_lexicon
+from reviewcast.speech.normalize import normalize
 from reviewcast.templates import environment, paragraphs, render
 from reviewcast.voices import cast_for
 
@@ -95,14 +97,15 @@ def build_script(
     env = environment(config.root)
     context = {"show": config, "review": review, "tracks": tracks, "feed_host": _feed_host(config)}
     cast = cast_for(config, review)
+    lexicon = load_lexicon(config.root, review.lexicon)
     show_language = config.language
     review_language = review.language or config.language
     segments: list[Segment] = []
 
     def add(kind: SegmentKind, text: str, voice: str, language: str, **where: Any) -> None:
-        segments.append(
-            Segment(kind, text, voice, PAUSE_SENTENCE, spoken=speakable(text, language), **where)
-        )
+        said = normalize(text, language=language, lexicon=lexicon)
+        spoken = "" if said == text else said
+        segments.append(Segment(kind, text, voice, PAUSE_SENTENCE, spoken=spoken, **where))
 
     def from_template(kind: SegmentKind, name: str, voice: str, **extra: Any) -> None:
         for paragraph in paragraphs(render(env, name, **context, **extra)):
@@ -169,11 +172,6 @@ def _pause_marks(text: str) -> list[tuple[str, float]]:
         last = mark.end()
     pieces.append((text[last:], 0.0))
     return [(piece, pause) for piece, pause in pieces if piece.strip() or pause]
-
-
-def speakable(text: str, language: str) -> str:
-    """The text as the engine should get it; "" when that is the text itself."""
-    return ""
 
 
 class _Pending:

@@ -82,6 +82,7 @@ def read_review(path: Path) -> Review:
         source_url=meta.source_url,
         tracklist=meta.tracklist,
         removed=parsed.removed,
+        lexicon=meta.lexicon or (),
     )
 
 

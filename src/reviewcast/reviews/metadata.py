@@ -27,6 +27,8 @@ class Meta:
     bio: str | None = None
     source_url: str | None = None
     tracklist: tuple[str, ...] | None = None
+    #: How to say words of this review: (written, spoken) pairs from a ``lexicon`` table.
+    lexicon: tuple[tuple[str, str], ...] | None = None
 
     def fill(self, other: Meta) -> Meta:
         """This metadata with its unknown fields taken from ``other``."""
@@ -56,6 +58,7 @@ KEYS: dict[str, str] = {
     "source_url": "source_url",
     "url": "source_url",
     "tracklist": "tracklist",
+    "lexicon": "lexicon",
 }
 
 _TEXT_FIELDS = frozenset({"title", "artist", "album", "reviewer", "bio", "source_url"})
@@ -111,6 +114,12 @@ def _coerce(name: str, value: Any) -> Any:
         return code
     if name == "tracklist":
         return _coerce_tracklist(value)
+    if name == "lexicon":
+        if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items()
+        ):
+            raise ValueError('must be a table of words and how to say them: {"MGMT": "M G M T"}')
+        return tuple((str(k), str(v)) for k, v in value.items())
     raise AssertionError(name)  # pragma: no cover - KEYS and this function name the same fields
 
 
