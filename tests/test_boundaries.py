@@ -10,16 +10,28 @@ timing → show notes and tags → episode record → feed) and, for a few, thro
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import shutil
+import subprocess
 import time
+import unicodedata
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import feedparser
+import podcastparser
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reviewcast.cli import main
+from reviewcast.config import ShowConfig, config_from_mapping
 from reviewcast.errors import ConfigError, ReviewcastError, ReviewError
-from reviewcast.models import Review
+from reviewcast.models import EpisodeRecord, Review
+from reviewcast.publish import identity
+from reviewcast.records import load_records
 from reviewcast.reviews import read_review
 from reviewcast.reviews.metadata import MAX_TITLE_CHARS, MAX_TRACKS
 from reviewcast.tracks import detect_tracks, resolve_tracklist
@@ -256,3 +268,206 @@ def test_markup_built_to_hurt_parsers_ends_quickly_and_cleanly(tmp_path: Path, n
     if review is not None:
         assert all(block.text.strip() for block in review.blocks)
         detect_tracks(*resolve_tracklist(review))
+
+
+# -- hostile metadata through the real stages ------------------------------------------------------
+
+HOSTILE = {
+    "xml specials": "<b>&amp; \"Quotes\" 'apos' </b> & < > &#x26; &lt;",
+    "cdata end": "before ]]> after ]]]]>> <![CDATA[ x ]]>",
+    "control characters": "Bell\x07 nul\x00 esc\x1b del\x7f c1\x85\x9f end",
+    "right to left": "مراجعة الألبوم \u202eأغنية\u202c עברית",
+    "emoji": "🎧 Review 👩🏽‍🎤 of 🇮🇸 \U0001f3b8",
+    "template syntax": "{{ show.title }} {% raw %} {# x #}",
+    "ten thousand": ("Ab<&]]>" * 1430)[:10_000],
+}
+
+
+#: The cover gets at most this much of the album and artist: artwork._ellipsize measures the
+#: text once per character it drops, so 10,000 characters take half a minute (reported).
+COVER_TEXT = 1000
+
+
+def show_config(root: Path, text: str) -> ShowConfig:
+    """The show's config with ``text`` as title and description, validated as show.toml is."""
+    try:
+        return config_from_mapping(
+            root, {"title": f"Show {text}"[:200], "description": text}, root / "show.toml"
+        )
+    except ConfigError as error:  # an empty title, a description over 4000 bytes
+        one_line_naming(error, "show.toml")
+        return config_from_mapping(root, {"title": "Spin Cycle"}, root / "show.toml")
+
+
+def toml_string(text: str) -> str:
+    """A TOML basic string holding ``text`` exactly: everything but plain ASCII escaped."""
+    return (
+        '"'
+        + "".join(
+            c if c.isascii() and c.isprintable() and c not in '"\\' else f"\\U{ord(c):08X}"
+            for c in text
+        )
+        + '"'
+    )
+
+
+def xml_kept(text: str) -> str:
+    """``text`` as the feed keeps it: XML 1.0's forbidden characters and C1 controls go."""
+    return "".join(
+        c
+        for c in text
+        if c in "\t\n\r" or not (ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\ufffe\uffff")
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_mp3(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real, very short MP3 to stand in for an encoded episode."""
+    from reviewcast.audio import ffmpeg_exe
+
+    out = tmp_path_factory.mktemp("mp3") / "tiny.mp3"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=22050:cl=mono", "-t",
+         "0.3", "-b:a", "32k", str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
+def write_hostile_review(reviews: Path, stem: str, text: str, tracks: list[str]) -> Path:
+    """A review whose every metadata field and one track title is ``text``."""
+    review = reviews / f"{stem}.txt"
+    # Control bytes make a review file binary (refused, tested above): keep them out of the body.
+    said = ["".join(c for c in t if unicodedata.category(c) != "Cc") for t in (text, *tracks)]
+    mentions = " ".join(f"Then “{title}” plays, a song I love." for title in said)
+    review.write_text(f"A fine record from start to end.\n\n{mentions}\n", encoding="utf-8")
+    fields = {"title": text, "artist": text, "album": text, "reviewer": text, "bio": text}
+    lines = [f"{key} = {toml_string(value)}" for key, value in fields.items()]
+    titles = ", ".join(toml_string(t) for t in [text[:MAX_TITLE_CHARS], *tracks])
+    lines.append(f"tracklist = [{titles}]")
+    review.with_suffix(".toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return review
+
+
+def through_the_stages(
+    config: ShowConfig, review: Path, mp3: Path, records: list[EpisodeRecord]
+) -> EpisodeRecord:
+    """read → tracks → script → (tiny audio) assemble → publish, as a render does; no engine."""
+    from reviewcast.artwork import episode_cover
+    from reviewcast.audio import SpokenSegment, assemble
+    from reviewcast.pipeline import load_script
+    from reviewcast.publish import episode_title, publish, show_artwork, source_id
+
+    script = load_script(config, review)
+    work = config.root / ".reviewcast" / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    pcm = work / "word.pcm"
+    pcm.write_bytes(b"\x10\x00\xf0\xff" * 200)
+    spoken = [SpokenSegment(s, None if s.kind == "cue" else pcm) for s in script.segments]
+    assembled = assemble(spoken, lambda _: b"\x00\x01" * 300, work / "episode.pcm")
+    encoded = work / "episode.mp3"
+    shutil.copy(mp3, encoded)
+    source = source_id(config, review)
+    title = episode_title(script.review)
+    ident = identity(config, source, title, records)
+    art, _ = show_artwork(config)
+    album, artist = script.review.album, script.review.artist
+    cover = episode_cover(art, album and album[:COVER_TEXT], artist and artist[:COVER_TEXT], 400)
+    return publish(
+        config, script, assembled, encoded, source=source, ident=ident, cover=cover,
+        fingerprint="test",
+    )  # fmt: skip
+
+
+def check_published(config: ShowConfig, records: list[EpisodeRecord]) -> bytes:
+    """Every reader of the published show reads it: records, feed, chapters, captions, tags."""
+    from mutagen.id3 import ID3
+
+    from reviewcast.feed import write_feed
+    from reviewcast.page import write_page
+
+    artwork = config.base + "feed/cover.jpg"
+    write_page(config, records, artwork_url=artwork)
+    xml = write_feed(config, records, artwork_url=artwork).read_bytes()
+    assert sorted(load_records(config.root), key=lambda r: r.number) == sorted(
+        records, key=lambda r: r.number
+    )
+    channel = ET.fromstring(xml).find("channel")  # strict: one bad byte raises
+    assert channel is not None
+    items = channel.findall("item")
+    assert len(items) == len(records)
+    by_guid = {r.guid: r for r in records}
+    parsed = podcastparser.parse(config.feed_url, io.BytesIO(xml))
+    assert {e["guid"] for e in parsed["episodes"]} == set(by_guid)
+    fp = feedparser.parse(xml)
+    assert not fp.bozo, fp.get("bozo_exception")
+    assert {e.id for e in fp.entries} == set(by_guid)
+    for item in items:
+        record = by_guid[item.findtext("guid") or ""]
+        shown = xml_kept(record.title).strip() or f"Episode {record.number}"
+        assert item.findtext("title") == shown
+        folder = (config.root / "episodes" / record.slug).resolve()
+        assert folder.parent == (config.root / "episodes").resolve()
+        for rel in (record.audio, record.cover, record.chapters_json, record.transcript_vtt):
+            assert rel is not None and (config.root / rel).resolve().parent == folder
+        chapters = json.loads((config.root / record.chapters_json).read_text("utf-8"))  # type: ignore[operator]
+        assert [c["title"] for c in chapters["chapters"]] == [c.title for c in record.chapters]
+        vtt = (config.root / record.transcript_vtt).read_text("utf-8")  # type: ignore[operator]
+        assert vtt.startswith("WEBVTT\n") and "-->" in vtt
+        assert ID3(config.root / record.audio)["TIT2"].text
+    page = (config.root / "feed" / "index.html").read_text("utf-8")
+    assert all(Path(r.audio).name in page for r in records)
+    return xml
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_metadata_through_every_stage(show: Path, tiny_mp3: Path, name: str) -> None:
+    text = HOSTILE[name]
+    config = show_config(show, text)
+    review = write_hostile_review(show / "reviews", "r", text, ["Plain Song"])
+    records = [through_the_stages(config, review, tiny_mp3, [])]
+    (record,) = records
+    assert record.title == " ".join(text.split())
+    assert "Plain Song" in [c.title for c in record.chapters]
+    xml = check_published(config, records)
+    assert b"Plain Song" in xml
+    # The same title again: a second, distinct and stable slug.
+    other = write_hostile_review(show / "reviews", "s", text, ["Plain Song"])
+    records.append(through_the_stages(config, other, tiny_mp3, records))
+    assert records[0].slug != records[1].slug
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", records[1].slug)
+    again = through_the_stages(config, other, tiny_mp3, records)
+    assert (again.slug, again.guid, again.number) == (records[1].slug, records[1].guid, 2)
+    check_published(config, records)
+
+
+@settings(FUZZ, max_examples=25)
+@given(
+    text=st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=120),
+    track=st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40),
+)
+def test_any_metadata_through_every_stage(
+    tmp_path_factory: pytest.TempPathFactory, tiny_mp3: Path, text: str, track: str
+) -> None:
+    root = tmp_path_factory.mktemp("show")
+    assert main(["init", str(root), "--title", "Spin Cycle", "--quiet"]) == 0
+    config = show_config(root, text)
+    review = write_hostile_review(root / "reviews", "r", text, [track])
+    try:
+        record = through_the_stages(config, review, tiny_mp3, [])
+    except ReviewcastError as error:  # a tracklist whose titles are all blank, say
+        one_line_naming(error, "r.")
+        return
+    check_published(config, [record])
+
+
+@pytest.mark.parametrize("title", ["\x07", "\ufffe\x1b", "\x85 \x9f"])
+def test_a_show_title_of_control_characters_is_a_config_error_not_a_crash(
+    tmp_path: Path, title: str
+) -> None:
+    from reviewcast.feed import build_feed
+
+    config = config_from_mapping(tmp_path, {"title": title}, tmp_path / "show.toml")
+    with pytest.raises(ConfigError, match="'title' holds no characters a feed can carry") as info:
+        build_feed(config, [], artwork_url=config.base + "feed/cover.jpg")
+    one_line_naming(info.value, "show.toml")

@@ -40,8 +40,8 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from reviewcast import __version__
-from reviewcast.config import ShowConfig
-from reviewcast.errors import ReviewcastError
+from reviewcast.config import CONFIG_NAME, ShowConfig
+from reviewcast.errors import ConfigError, ReviewcastError
 from reviewcast.fsutil import atomic_write_bytes
 from reviewcast.models import Chapter, EpisodeRecord
 
@@ -75,6 +75,12 @@ def build_feed(config: ShowConfig, records: Sequence[EpisodeRecord], *, artwork_
     fg.register_extension("psc", SimpleChaptersExtension, SimpleChaptersEntryExtension)
 
     title = _clean(config.title).strip()
+    if not title:  # show.toml allows a title of control characters only; feedgen would crash
+        raise ConfigError(
+            "'title' holds no characters a feed can carry (only control characters); "
+            "give the show a name",
+            path=config.root / CONFIG_NAME,
+        )
     fg.title(title)
     # RSS requires a description (feedgen refuses to write the feed without one).
     description = _clean(config.description).strip() or title
