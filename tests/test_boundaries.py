@@ -10,6 +10,7 @@ timing → show notes and tags → episode record → feed) and, for a few, thro
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
@@ -30,7 +31,7 @@ from reviewcast.cli import main
 from reviewcast.config import ShowConfig, config_from_mapping
 from reviewcast.errors import ConfigError, ReviewcastError, ReviewError
 from reviewcast.models import EpisodeRecord, Review
-from reviewcast.publish import identity
+from reviewcast.publish import Identity, identity, slugify
 from reviewcast.records import load_records
 from reviewcast.reviews import read_review
 from reviewcast.reviews.metadata import MAX_TITLE_CHARS, MAX_TRACKS
@@ -414,7 +415,7 @@ def check_published(config: ShowConfig, records: list[EpisodeRecord]) -> bytes:
         assert [c["title"] for c in chapters["chapters"]] == [c.title for c in record.chapters]
         vtt = (config.root / record.transcript_vtt).read_text("utf-8")  # type: ignore[operator]
         assert vtt.startswith("WEBVTT\n") and "-->" in vtt
-        assert ID3(config.root / record.audio)["TIT2"].text
+        assert ID3(config.root / record.audio)["TIT2"].text  # type: ignore[no-untyped-call]
     page = (config.root / "feed" / "index.html").read_text("utf-8")
     assert all(Path(r.audio).name in page for r in records)
     return xml
@@ -471,3 +472,52 @@ def test_a_show_title_of_control_characters_is_a_config_error_not_a_crash(
     with pytest.raises(ConfigError, match="'title' holds no characters a feed can carry") as info:
         build_feed(config, [], artwork_url=config.base + "feed/cover.jpg")
     one_line_naming(info.value, "show.toml")
+
+
+# -- slugs ---------------------------------------------------------------------------------------
+
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def _record_for(source: str, ident: Identity) -> EpisodeRecord:
+    return EpisodeRecord(
+        slug=ident.slug, guid=ident.guid, source=source, title=source, summary="",
+        notes_html="", pub_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC), number=ident.number,
+        duration=1.0, audio=f"episodes/{ident.slug}/a.mp3", length=1,
+    )  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    titles=st.lists(
+        st.one_of(
+            st.text(max_size=80),
+            st.sampled_from(["..", ".", "../../etc", "a/b", "C:\\x", "~", "-", "Episode", "x-2"]),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    repeats=st.lists(st.integers(0, 5), max_size=6),
+)
+def test_slugs_stay_in_the_show_and_are_distinct_and_stable(
+    titles: list[str], repeats: list[int]
+) -> None:
+    root = Path("/show")
+    config = ShowConfig(root=root)
+    # Several reviews with the same title, in any order.
+    order = titles + [titles[i % len(titles)] for i in repeats]
+    records: list[EpisodeRecord] = []
+    for n, title in enumerate(order):
+        source = f"reviews/r{n}.md"
+        slug = slugify(title)
+        assert _SLUG.fullmatch(slug) and slugify(slug) == slug
+        ident = identity(config, source, title, records)
+        folder = (root / "episodes" / ident.slug).resolve()
+        assert folder.parent == root / "episodes"
+        assert ident.slug == slug or ident.slug.startswith(slug + "-")
+        records.append(_record_for(source, ident))
+    assert len({r.slug for r in records}) == len(records)
+    assert len({r.guid for r in records}) == len(records)
+    for record, title in zip(records, order, strict=True):  # rendering again changes nothing
+        again = identity(config, record.source, title + " (revised)", records)
+        assert (again.slug, again.guid, again.number) == (record.slug, record.guid, record.number)
