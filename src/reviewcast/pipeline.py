@@ -268,7 +268,7 @@ def render_audio(job: Job, progress: Callable[[str, int, int], None] | None = No
     report("reading")
     script = load_script(config, job.path, tracklist_file=job.tracklist_file)
     cache = SpeechCache(config.root / CACHE_DIR)
-    spoken = speak(script, config.root, cache, progress=lambda d, t: report("speaking", d, t))
+    spoken = speak(script, cache, progress=lambda d, t: report("speaking", d, t))
     report("assembling")
     assembled = _assemble(config, spoken, job.work)
     report("encoding")

@@ -79,7 +79,6 @@ def segment_key(engine_name: str, engine_version: str, preset: VoicePreset, text
 
 def speak(
     script: Script,
-    show_root: Path,
     cache: SpeechCache,
     *,
     progress: Progress | None = None,
