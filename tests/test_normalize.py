@@ -79,6 +79,7 @@ def test_phoneme_entries_are_eSpeak_phoneme_input_only_when_asked() -> None:
 
 def test_brackets_in_text_never_become_phoneme_input() -> None:
     assert "[[" not in normalize("the [[sic]] mix [[h@l'oU]]", phonemes=True)
+    assert normalize("[[sic]]", phonemes=True) == "sic"  # even where dropping [sic] leaves nothing
 
 
 def test_lexicon_beats_the_general_rules() -> None:

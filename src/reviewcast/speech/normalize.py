@@ -11,9 +11,14 @@ deterministic and fast. The order of work:
 1. tidy the characters (Unicode forms, apostrophes, invisible characters);
 2. set aside what must not be touched by the later rules, already in its spoken form: web
    addresses, e-mail addresses, and every lexicon match (:mod:`reviewcast.speech.lexicon`);
-3. the language's rules, most specific first (stars, prices, scores, times, decades, ordinals,
-   abbreviations, Roman numerals, years, then any number left), then capitals, then pauses;
+3. the language's rules, most specific first (stars, prices, scores, times, decades, dates,
+   ordinals, abbreviations, Roman numerals, years, then any number left), then pauses, then
+   capitals (words lower-cased, initialisms spelled), then emoji and other symbols dropped;
 4. put the set-aside text back and tidy the punctuation.
+
+Spelled letters are joined with hyphens ("M-G-M-T", "E-P's"): eSpeak then says them as one
+initialism, and says "A" as the letter, where spaces would make it the article "uh". For the
+same reason a lone letter A that names a letter ("side A opens", "A minor") is written "A-".
 
 English gets every rule. German gets those eSpeak's German voice needs: it reads digits itself,
 well, except years before 2000, ordinals, track times, scores and cents, so those are rewritten
@@ -59,7 +64,9 @@ def normalize(
     spoken = _tidy(work.restore(body))
     if _has_letters(text) and not _has_letters(spoken):
         # Never hand the engine nothing for a text that had words: say it as written.
-        spoken = _tidy(_drop_symbols(prepared, work))
+        written = _CONTROL.sub(" ", _SLOT.sub(" ", unicodedata.normalize("NFC", text)))
+        written = re.sub(r"[\[\]]", "", written)  # never phoneme input by accident
+        spoken = _tidy(_drop_symbols(written, work))
     return spoken
 
 
@@ -258,12 +265,31 @@ def _n2w_lang(lang: str) -> str:
     return lang if lang in ("en", "de") else "en"
 
 
-def _plural(count_words: str, singular: str, plural: str) -> str:
-    return singular if count_words in ("one", "eins", "ein") else plural
-
-
 def _capitalised_like(original: str, spoken: str) -> str:
     return spoken[:1].upper() + spoken[1:] if original[:1].isupper() else spoken
+
+
+def _ends_sentence(match: re.Match[str]) -> bool:
+    """Whether the full stop of an abbreviation ("U.S.", "p.m.") also ends the sentence.
+
+    Only at the end of the text or before a word that usually starts a sentence: before other
+    capitals it is a name's initial ("J.J. Cale").
+    """
+    rest = match.string[match.end() :]
+    if not rest.strip() or rest.lstrip(" ").startswith("\n"):
+        return True
+    following = re.match(r"\s+[\"“]?([A-Z][a-z']*)\b", rest)
+    return following is not None and following[1] in _SENTENCE_STARTERS
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_SENTENCE_STARTERS = _word_set(
+    "A An The It It's Its They Their There Then This That These Those He She We I I'm You But "
+    "And So Yet Still In On At As After Before When While Now Here Even And Or If"
+)
 
 
 def _at_sentence_start(text: str, position: int) -> bool:
@@ -328,6 +354,11 @@ _MONEY_BEFORE = re.compile(
 _MONEY_AFTER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?\s?([€£$])(?!\w)")
 
 
+_MONEY_RANGE = re.compile(
+    r"(?<![\w])([$€£¥])\s?(\d{1,7})\s?(?:-|–|to)\s?(?:[$€£¥])?\s?(\d{1,7})(?![\w]|[.,]\d)"
+)
+
+
 def _money_en(text: str, work: _Work) -> str:
     def said(symbol: str, whole: str, cents: str | None, scale: str | None) -> str:
         one, many, cent, cents_word = _CURRENCY_EN[symbol]
@@ -344,6 +375,9 @@ def _money_en(text: str, work: _Work) -> str:
             spoken += f" {_cardinal(hundredths, 'en')}"
         return spoken
 
+    text = _MONEY_RANGE.sub(
+        lambda m: f"{_cardinal(int(m[2]), 'en')} to {said(m[1], m[3], None, None)}", text
+    )
     text = _MONEY_BEFORE.sub(lambda m: said(m[1], m[2], m[3], m[4]), text)
     return _MONEY_AFTER.sub(lambda m: said(m[3], m[1], m[2], None), text)
 
@@ -384,7 +418,9 @@ def _times_en(text: str, work: _Work) -> str:
         spoken = _cardinal(hour, "en")
         if match[2] and int(match[2]):
             spoken += " " + _minutes_past(int(match[2]))
-        return f"{spoken} {match[3].upper()}-M"
+        spoken = f"{spoken} {match[3].upper()}-M"
+        # "at 9 p.m." ending a sentence: the abbreviation's full stop was the sentence's too.
+        return spoken + "." if match[0].endswith(".") and _ends_sentence(match) else spoken
 
     def time(match: re.Match[str]) -> str:
         first, second, third = int(match[1]), int(match[2]), match[3]
@@ -678,18 +714,49 @@ _UNIT = re.compile(
 _PLAIN_NUMBER = re.compile(_ALONE_BEFORE + rf"({_NUM})" + _ALONE_AFTER)
 
 
+_FRACTIONS_EN = {
+    "½": ("a half", "half"),
+    "⅓": ("a third", "a third"),
+    "⅔": ("two thirds", "two thirds"),
+    "¼": ("a quarter", "a quarter"),
+    "¾": ("three quarters", "three quarters"),
+}
+_FRACTION = re.compile(_ALONE_BEFORE + r"(\d+)?\s?([½⅓⅔¼¾])")
+_TIMES = re.compile(_ALONE_BEFORE + r"(\d+)\s?[x×]\s?(\d+)?(?!\w)")
+_BARE_UNIT = re.compile(r"(?<![\w-])(bpm|BPM|rpm|RPM)(?![\w-])")
+
+
 def _numbers_en(text: str, work: _Work) -> str:
     def unit(match: re.Match[str]) -> str:
         amount = _number(match[1], "en")
         one, many = _UNITS_EN[match[2].lower()]
         return f"{amount} {one if amount == 'one' else many}"
 
+    def fraction(match: re.Match[str]) -> str:
+        after_whole, alone = _FRACTIONS_EN[match[2]]
+        return f"{_number(match[1], 'en')} and {after_whole}" if match[1] else alone
+
+    def times(match: re.Match[str]) -> str:
+        if match[2]:
+            return f"{_number(match[1], 'en')} by {_number(match[2], 'en')}"  # "4×4"
+        return f"{_number(match[1], 'en')} times"  # "2x platinum"
+
     text = _UNIT.sub(unit, text)
+    text = _FRACTION.sub(fraction, text)
+    text = _BARE_UNIT.sub(lambda m: "-".join(m[1].upper()), text)
+    text = _TIMES.sub(times, text)
     text = re.sub(r"~\s?(?=\d)", "about ", text)
     return _PLAIN_NUMBER.sub(lambda m: _number(m[1], "en"), text)
 
 
+_SHARP = re.compile(r"(?<![\w#-])([A-G])[#♯](m(?![\w]))?(?=[\s,.;:!?)]|$)")
+_FLAT = re.compile(r"(?<![\w-])([A-G])(?:♭|b(?=\s+(?:major|minor)\b))(m(?![\w]))?")
+
+
 def _symbols_en(text: str, work: _Work) -> str:
+    # Keys: "C#m" → "C-sharp minor", "Eb major" → "E-flat major".
+    text = _SHARP.sub(lambda m: f"{m[1]}-sharp" + (" minor" if m[2] else ""), text)
+    text = _FLAT.sub(lambda m: f"{m[1]}-flat" + (" minor" if m[2] else ""), text)
     text = re.sub(r"\s*&\s*", " and ", text)
     text = re.sub(r"(?<=\d)\s?°", " degrees", text)
     return re.sub(r"(?<![\w#])#(?=[A-Za-z])", "", text)  # a hashtag: just the word
@@ -708,12 +775,9 @@ def _letter_a_en(text: str, work: _Work) -> str:
 
 # --- capitals --------------------------------------------------------------------------------
 
-_CAPS = re.compile(r"(?<![\w'-])([A-ZÄÖÜ][A-ZÄÖÜ']*[A-ZÄÖÜ])(s)?(?![\w'])")
+_CAPS = re.compile(r"(?<![\w'])([A-ZÄÖÜ][A-ZÄÖÜ']*[A-ZÄÖÜ])(s)?(?![\w'])")
+_DOTTED = re.compile(r"(?<![\w.-])([A-Z](?:\.[A-Z])+)(\.?)(?![\w-])")
 _VOWELS = set("AEIOUYÄÖÜ")
-
-
-def _word_set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
 
 
 _COMMON_WORDS = {
@@ -754,6 +818,12 @@ def _capitals(text: str, work: _Work) -> str:
             return word.lower() + plural
         return "-".join(word) + ("'s" if plural else "")
 
+    def dotted(match: re.Match[str]) -> str:
+        # "U.S." → "U-S"; the last full stop stays when it also ends the sentence.
+        letters = "-".join(match[1].split("."))
+        return letters + "." if match[2] and _ends_sentence(match) else letters
+
+    text = _DOTTED.sub(dotted, text)
     return _CAPS.sub(spoken, text)
 
 
@@ -792,7 +862,7 @@ def _pauses(text: str, work: _Work) -> str:
     text = re.sub(r"(?<=\w)\((s|es|n|en|e|innen)\)", r"\1", text)  # "song(s)", "Künstler(innen)"
     text = re.sub(r"\s*[()]\s*", ", ", text)
     text = re.sub(r"\s*(?:—|―|--+)\s*", ", ", text)
-    text = re.sub(r"\s+[–-]\s+", ", ", text)
+    text = re.sub(r"\s+[–-](?:\s+|$|(?=[,;:.!?]))", ", ", text)
     text = re.sub(r"\s*[|•·]\s*", ", ", text)
 
     def ellipsis(match: re.Match[str]) -> str:
