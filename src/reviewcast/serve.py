@@ -26,6 +26,7 @@ that path too, so a reverse proxy can forward ``/podcast/`` unchanged: ``/feed/โ
 
 from __future__ import annotations
 
+import asyncio
 import html
 import ipaddress
 import os
@@ -60,6 +61,12 @@ from reviewcast.site import FEED_DIR, FEED_FILE, media_type, resolve_published
 
 #: Longer request targets get 414; real ones are well under 300 characters.
 MAX_TARGET = 2048
+#: Seconds a client has to send a whole request once it has connected or begun one. uvicorn
+#: has no such limit: a connection that sends nothing, or half a request, or a byte now and
+#: then, was held open for ever, so a few hundred of them used up the server's file handles.
+REQUEST_TIMEOUT = 15.0
+#: Pending connections the kernel queues before accept (uvicorn's own default).
+BACKLOG = 2048
 #: More ranges in one request than this are ignored (RFC 9110 ยง14.2 allows it; no podcast app
 #: asks for more than one).
 MAX_RANGES = 16
@@ -88,7 +95,13 @@ def app_for(config: ShowConfig) -> Starlette:
     return Starlette(routes=all_routes, middleware=[Middleware(_Guard)])
 
 
-def serve(config: ShowConfig, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(
+    config: ShowConfig,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    request_timeout: float = REQUEST_TIMEOUT,
+) -> None:
     """Serve the show at http://host:port/ until interrupted (Ctrl+C). Port 0: any free port."""
     import uvicorn
 
@@ -122,8 +135,8 @@ def serve(config: ShowConfig, host: str = "127.0.0.1", port: int = 8000) -> None
         uvicorn.Config(
             app_for(config),
             # h11 (pure Python, uvicorn's default without extras) so that tests and users see
-            # the same request parsing whatever else is installed.
-            http="h11",
+            # the same request parsing whatever else is installed; with a request deadline.
+            http=_timely_h11(request_timeout),
             lifespan="off",
             log_level="info",
             server_header=False,
@@ -187,7 +200,7 @@ def _bind(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-        sock.listen(128)
+        sock.listen(BACKLOG)
     except OSError as exc:
         sock.close()
         hint = (
@@ -198,6 +211,59 @@ def _bind(host: str, port: int) -> socket.socket:
         raise ReviewcastError(f"cannot listen on {host}:{port}: {exc.strerror}{hint}") from exc
     sock.set_inheritable(True)
     return sock
+
+
+def _timely_h11(timeout: float) -> type[asyncio.Protocol]:
+    """uvicorn's h11 protocol, closing connections that take over ``timeout`` s per request.
+
+    The clock runs from the connection's start, and again from the first byte of each later
+    request, until the request (head and any body) is complete. Idle keep-alive connections
+    between requests are uvicorn's own business (closed after 5 s).
+    """
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class TimelyH11(H11Protocol):
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._start_clock()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.conn.their_state in (h11.IDLE, h11.SEND_BODY):
+                self._start_clock()  # part of a request: the clock runs (if not already)
+            else:
+                self._stop_clock()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._stop_clock()
+            super().connection_lost(exc)
+
+        def _start_clock(self) -> None:
+            if self._deadline is None and not self.transport.is_closing():
+                self._deadline = self.loop.call_later(timeout, self._too_slow)
+
+        def _stop_clock(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _too_slow(self) -> None:
+            self._deadline = None
+            if self.transport.is_closing():
+                return
+            # 408 for a request not yet answered; after an answer, just close.
+            if self.conn.their_state is h11.IDLE or self.conn.our_state is h11.IDLE:
+                # Raw bytes: h11 can only answer a request it has parsed in full.
+                self.transport.write(
+                    b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
+                    b"Content-Length: 0\r\n\r\n"
+                )
+            self.transport.close()
+
+    return TimelyH11
 
 
 # -- routes ----------------------------------------------------------------------------------
