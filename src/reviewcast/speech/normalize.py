@@ -144,13 +144,14 @@ _TLDS = (
     "audio|radio|rocks|club|eu|is"
 )
 # Without a scheme, only lower-case top-level domains count: "the end.It was" is a typo, not a site.
+_LABEL = r"[^\W_][\w-]*"  # a host name's part: starts with a letter or digit
 _URL = re.compile(
-    r"(?<![\w@.])(?:(?P<scheme>(?i:https?)://)(?P<host1>[\w-]+(?:\.[\w-]+)*)"
-    rf"|(?P<host2>(?:www\.)?[\w-]+(?:\.[\w-]+)*\.(?:{_TLDS}))(?![\w-]))"
+    rf"(?<![\w@.-])(?:(?P<scheme>(?i:https?)://)(?P<host1>{_LABEL}(?:\.{_LABEL})*)"
+    rf"|(?P<host2>(?:www\.)?{_LABEL}(?:\.{_LABEL})*\.(?:{_TLDS}))(?![\w-]))"
     r"(?P<port>:\d+)?(?P<path>/[^\s<>\"')\]]*)?"
 )
 _EMAIL = re.compile(
-    rf"(?<![\w.])(?P<user>[\w.+-]+)@(?P<host>[\w-]+(?:\.[\w-]+)*\.(?:{_TLDS}|[a-z]{{2,}}))\b",
+    rf"(?<![\w.])(?P<user>[\w.+-]+)@(?P<host>{_LABEL}(?:\.{_LABEL})*\.(?:{_TLDS}|[a-z]{{2,}}))\b",
     re.IGNORECASE,
 )
 _DOT = {"en": "dot", "de": "Punkt"}
@@ -586,28 +587,28 @@ def _abbreviations(pairs: list[tuple[str, str, bool]]) -> list[_Abbreviation]:
 _END = r"(?=[\s,;:)]|$)"
 _ABBREVIATIONS_EN = _abbreviations(
     [
-        (r"(?<![\w.])(?<!\ba )(?<!\bthe )[Ff]eat\.(?=\s)", "featuring", False),
-        (r"(?<![\w.])(?<!\d )(?<!\d)[Ff][Tt]\.(?=\s)", "featuring", False),
-        (r"(?<![\w.])[Vv][Ss]\.?(?=\s)", "versus", False),
-        (r"(?<![\w.])[Ee]\.\s?[Gg]\." + _END, "for example", False),
-        (r"(?<![\w.])[Ii]\.\s?[Ee]\." + _END, "that is", False),
-        (r"(?<![\w.])[Cc]f\." + _END, "compare", False),
-        (r"(?<![\w.])[Aa]pprox\." + _END, "approximately", False),
-        (r"(?<![\w.])(?:[Aa]\.[Kk]\.[Aa]\.|[Aa][Kk][Aa])(?!\w)", "also known as", False),
-        (r"(?<![\w.])[Bb]/[Ww](?!\w)", "backed with", False),
-        (r"(?<![\w.])[Ww]/[Oo](?!\w)", "without", False),
-        (r"(?<![\w.])[Ww]/(?=\s)", "with", False),
-        (r"(?<![\w.])[Pp]rod\.(?=\s+by\b)", "produced", False),
-        (r"(?<![\w.])[Ii]ncl\." + _END, "including", False),
-        (r"(?<![\w.])(?:ca|c)\.\s?(?=\d)", "circa ", False),
-        (r"(?<![\w.])Jr\." + r"(?=\s|$|[,;:)])", "Junior", True),
-        (r"(?<![\w.])Sr\." + r"(?=\s|$|[,;:)])", "Senior", True),
-        (r"(?<![\w.])[Vv]ol\.\s?", "volume ", True),
-        (r"(?<![\w.])[Pp]t\.\s?", "part ", True),
-        (r"(?<![\w.])Op\.\s?(?=\d)", "Opus ", True),
+        (r"(?<![\w.-])(?<!\ba )(?<!\bthe )[Ff]eat\.(?=\s)", "featuring", False),
+        (r"(?<![\w.-])(?<!\d )(?<!\d)[Ff][Tt]\.(?=\s)", "featuring", False),
+        (r"(?<![\w.-])[Vv][Ss]\.?(?=\s)", "versus", False),
+        (r"(?<![\w.-])[Ee]\.\s?[Gg]\." + _END, "for example", False),
+        (r"(?<![\w.-])[Ii]\.\s?[Ee]\." + _END, "that is", False),
+        (r"(?<![\w.-])[Cc]f\." + _END, "compare", False),
+        (r"(?<![\w.-])[Aa]pprox\." + _END, "approximately", False),
+        (r"(?<![\w.-])(?:[Aa]\.[Kk]\.[Aa]\.|[Aa][Kk][Aa])(?!\w)", "also known as", False),
+        (r"(?<![\w.-])[Bb]/[Ww](?!\w)", "backed with", False),
+        (r"(?<![\w.-])[Ww]/[Oo](?!\w)", "without", False),
+        (r"(?<![\w.-])[Ww]/(?=\s)", "with", False),
+        (r"(?<![\w.-])[Pp]rod\.(?=\s+by\b)", "produced", False),
+        (r"(?<![\w.-])[Ii]ncl\." + _END, "including", False),
+        (r"(?<![\w.-])(?:ca|c)\.\s?(?=\d)", "circa ", False),
+        (r"(?<![\w.-])Jr\." + r"(?=\s|$|[,;:)])", "Junior", True),
+        (r"(?<![\w.-])Sr\." + r"(?=\s|$|[,;:)])", "Senior", True),
+        (r"(?<![\w.-])[Vv]ol\.\s?", "volume ", True),
+        (r"(?<![\w.-])[Pp]t\.\s?", "part ", True),
+        (r"(?<![\w.-])Op\.\s?(?=\d)", "Opus ", True),
     ]
 )
-_ETC = re.compile(r"(?<![\w.])[Ee]tc\b\.?")
+_ETC = re.compile(r"(?<![\w.-])[Ee]tc\b\.?")
 
 
 def _apply_abbreviations(text: str, table: list[_Abbreviation]) -> str:
@@ -1007,26 +1008,26 @@ def _scores_and_money_de(text: str, work: _Work) -> str:
 
 _ABBREVIATIONS_DE = _abbreviations(
     [
-        (r"(?<![\w.])[Ff]eat\.(?=\s)", "featuring", False),
-        (r"(?<![\w.])(?<!\d )[Ff][Tt]\.(?=\s)", "featuring", False),
-        (r"(?<![\w.])[Vv][Ss]\.?(?=\s)", "versus", False),
-        (r"(?<![\w.])[Zz]\.\s?B\." + _END, "zum Beispiel", False),
-        (r"(?<![\w.])[Dd]\.\s?h\." + _END, "das heißt", False),
-        (r"(?<![\w.])[Uu]\.\s?a\." + _END, "unter anderem", False),
-        (r"(?<![\w.])[Vv]\.\s?a\." + _END, "vor allem", False),
-        (r"(?<![\w.])[Bb]zw\." + _END, "beziehungsweise", False),
-        (r"(?<![\w.])[Cc]a\." + r"(?=\s)", "circa", False),
-        (r"(?<![\w.])[Ee]vtl\." + _END, "eventuell", False),
-        (r"(?<![\w.])[Ii]nkl\." + _END, "inklusive", False),
-        (r"(?<![\w.])[Bb]spw\." + _END, "beispielsweise", False),
-        (r"(?<![\w.])[Ss]og\." + _END, "sogenannte", False),
-        (r"(?<![\w.])Jh\." + _END, "Jahrhundert", True),
-        (r"(?<![\w.])Nr\.\s?", "Nummer ", True),
-        (r"(?<![\w.])[Vv]ol\.\s?", "Volume ", True),
+        (r"(?<![\w.-])[Ff]eat\.(?=\s)", "featuring", False),
+        (r"(?<![\w.-])(?<!\d )[Ff][Tt]\.(?=\s)", "featuring", False),
+        (r"(?<![\w.-])[Vv][Ss]\.?(?=\s)", "versus", False),
+        (r"(?<![\w.-])[Zz]\.\s?B\." + _END, "zum Beispiel", False),
+        (r"(?<![\w.-])[Dd]\.\s?h\." + _END, "das heißt", False),
+        (r"(?<![\w.-])[Uu]\.\s?a\." + _END, "unter anderem", False),
+        (r"(?<![\w.-])[Vv]\.\s?a\." + _END, "vor allem", False),
+        (r"(?<![\w.-])[Bb]zw\." + _END, "beziehungsweise", False),
+        (r"(?<![\w.-])[Cc]a\." + r"(?=\s)", "circa", False),
+        (r"(?<![\w.-])[Ee]vtl\." + _END, "eventuell", False),
+        (r"(?<![\w.-])[Ii]nkl\." + _END, "inklusive", False),
+        (r"(?<![\w.-])[Bb]spw\." + _END, "beispielsweise", False),
+        (r"(?<![\w.-])[Ss]og\." + _END, "sogenannte", False),
+        (r"(?<![\w.-])Jh\." + _END, "Jahrhundert", True),
+        (r"(?<![\w.-])Nr\.\s?", "Nummer ", True),
+        (r"(?<![\w.-])[Vv]ol\.\s?", "Volume ", True),
         (r"(?<![\w#])#\s?(?=\d)", "Nummer ", True),
     ]
 )
-_USW = re.compile(r"(?<![\w.])(?:usw|etc)\.")
+_USW = re.compile(r"(?<![\w.-])(?:usw|etc)\.")
 
 
 def _abbreviations_de(text: str, work: _Work) -> str:
