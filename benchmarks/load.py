@@ -54,6 +54,8 @@ class Result:
     latency_ms: dict[str, float] = field(default_factory=dict)
     bytes_received: int = 0
     server_rss_mb: dict[str, float] = field(default_factory=dict)
+    #: Peak RSS up to each quarter of the run (after 25 %, 50 %, 75 %, 100 % of the time).
+    server_rss_quarters_mb: list[float] = field(default_factory=list)
     server_alive: bool = True
 
     @property
@@ -88,7 +90,7 @@ class Server:
             text=True,
         )  # fmt: skip
         self.port = self._port_from_banner()
-        self.samples: list[float] = []
+        self.samples: list[tuple[float, float]] = []  # (monotonic time, RSS in MB)
         self._stop = threading.Event()
         self._stderr: list[str] = []
         threading.Thread(target=self._drain, daemon=True).start()
@@ -132,7 +134,7 @@ class Server:
             rss = self.rss_mb()
             if rss is None:
                 return
-            self.samples.append(rss)
+            self.samples.append((time.monotonic(), rss))
 
     def errors_logged(self) -> list[str]:
         """Server log lines about failures (tracebacks, 5xx answers)."""
@@ -281,6 +283,11 @@ def run(args: argparse.Namespace) -> tuple[Result, list[str]]:
             started = time.monotonic()
             load = asyncio.run(drive(server.port, target, data, args))
             held = time.monotonic() - started
+            # RSS at each quarter of the run: growth under a steady load would show here.
+            quarters = [
+                round(max((r for t, r in server.samples if t <= started + q * held), default=0), 1)
+                for q in (0.25, 0.5, 0.75, 1.0)
+            ]
             time.sleep(0.2)
             rss_end = server.rss_mb() or float("nan")
             alive = server.proc.poll() is None
@@ -301,9 +308,10 @@ def run(args: argparse.Namespace) -> tuple[Result, list[str]]:
         bytes_received=load.received,
         server_rss_mb={
             "start": round(rss_start, 1),
-            "peak": round(max(server.samples, default=float("nan")), 1),
+            "peak": round(max((r for _, r in server.samples), default=float("nan")), 1),
             "end": round(rss_end, 1),
         },
+        server_rss_quarters_mb=quarters,
         server_alive=alive,
     )
     return result, logged
@@ -335,7 +343,10 @@ def main(argv: list[str] | None = None) -> int:
         f"max {latency['max']}"
     )
     rss = result.server_rss_mb
-    print(f"server RSS MB: start {rss['start']}  peak {rss['peak']}  end {rss['end']}")
+    print(
+        f"server RSS MB: start {rss['start']}  peak {rss['peak']}  end {rss['end']}  "
+        f"(peak by each quarter of the run: {result.server_rss_quarters_mb})"
+    )
     if logged:
         print(f"server logged {len(logged)} failures, first: {logged[0].strip()}")
     if args.json:
