@@ -9,8 +9,8 @@ relative to.
 
 How a preset maps onto Piper:
 
-- ``rate`` (words per minute, 160 = the voice's own pace) scales Piper's ``length_scale`` by
-  160 / rate, so 200 speaks a fifth faster;
+- ``rate`` (words per minute, 160 = the voice's own pace) sets Piper's ``length_scale`` so
+  that speech lasts 160 / rate as long: 200 speaks a fifth faster (:func:`length_scale`);
 - ``volume`` multiplies the samples after Piper's own per-sentence peak normalisation;
 - ``pitch`` has no effect: Piper's voices have no pitch control;
 - optional settings ``noise_scale`` and ``noise_w`` (the voice's own values by default) set how
@@ -56,6 +56,12 @@ ADAPTER_REVISION = 1
 DEFAULT_RATE = 160
 #: Piper's voices are medium or high quality at this rate (low and x_low ones at 16000 Hz).
 DEFAULT_SAMPLE_RATE = 22050
+#: The share of Piper's output that does not stretch with ``length_scale``: every phoneme and
+#: the pause between phonemes lasts at least one frame. Measured with joe on the sample review
+#: (tests/test_piper.py checks the resulting lengths).
+FIXED_SHARE = 0.26
+#: Below this Piper's speech stops getting faster and starts losing phonemes.
+MIN_LENGTH_SCALE = 0.2
 #: onnxruntime's seed, set once per process (any fixed value does).
 SEED = 160
 INSTALL_HINT = "pip install 'reviewcast[neural]'"
@@ -223,11 +229,22 @@ def synthesis_config(preset: VoicePreset, voice: PiperVoice) -> SynthesisConfig:
     noise_w = _setting(settings, "noise_w", preset, voice.config.noise_w_scale)
     return SynthesisConfig(
         speaker_id=_speaker(settings.get("speaker"), preset, voice),
-        length_scale=voice.config.length_scale * DEFAULT_RATE / preset.rate,
+        length_scale=voice.config.length_scale * length_scale(preset.rate),
         noise_scale=noise_scale,
         noise_w_scale=noise_w,
         volume=preset.volume,
     )
+
+
+def length_scale(rate: int) -> float:
+    """Piper's length_scale (relative to the voice's own) for ``rate`` words per minute.
+
+    Speech should last 160 / rate as long as at the voice's own pace. Piper's output length is
+    about ``FIXED_SHARE + (1 - FIXED_SHARE) * length_scale`` of its length at scale 1, so
+    scaling by 160 / rate alone would make 200 words per minute only 12 % faster, not 20 %.
+    """
+    target = DEFAULT_RATE / rate
+    return max(MIN_LENGTH_SCALE, (target - FIXED_SHARE) / (1 - FIXED_SHARE))
 
 
 def _setting(settings: dict[str, Any], key: str, preset: VoicePreset, default: float) -> float:
