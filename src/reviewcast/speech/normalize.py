@@ -61,7 +61,11 @@ def normalize(
     body = _set_aside_lexicon(body, lexicon, work, phonemes)
     for rule in _RULES.get(lang, _NEUTRAL_RULES):
         body = rule(body, work)
-    spoken = _tidy(work.restore(body))
+    spoken = work.restore(body)
+    if lang == "en":
+        # After the set-aside text is back: "side A" may be followed by a name or an address.
+        spoken = _letter_a_en(spoken, work)
+    spoken = _tidy(spoken)
     if _has_letters(text) and not _has_letters(spoken):
         # Never hand the engine nothing for a text that had words: say it as written.
         written = _CONTROL.sub(" ", _SLOT.sub(" ", unicodedata.normalize("NFC", text)))
@@ -760,7 +764,8 @@ def _symbols_en(text: str, work: _Work) -> str:
     text = _FLAT.sub(lambda m: f"{m[1]}-flat" + (" minor" if m[2] else ""), text)
     text = re.sub(r"\s*&\s*", " and ", text)
     text = re.sub(r"(?<=\d)\s?°", " degrees", text)
-    return re.sub(r"(?<![\w#])#(?=[A-Za-z])", "", text)  # a hashtag: just the word
+    # A hashtag: just the word (which may be a lexicon entry, set aside).
+    return re.sub(r"(?<![\w#])#(?=[A-Za-z\U000f0000-\U000ffffd])", "", text)
 
 
 # Letter A as a letter (side A, plan A, A minor): eSpeak says a lone "A" before a word as the
@@ -1063,7 +1068,6 @@ _RULES: dict[str, list[Rule]] = {
         _symbols_en,
         _pauses,
         _capitals,
-        _letter_a_en,
         _drop_symbols,
     ],
     "de": [
