@@ -42,7 +42,7 @@ from feedgen.util import xml_elem
 from reviewcast import __version__
 from reviewcast.config import CONFIG_NAME, ShowConfig
 from reviewcast.errors import ConfigError, ReviewcastError
-from reviewcast.fsutil import atomic_write_bytes
+from reviewcast.fsutil import WriteError, atomic_write_bytes
 from reviewcast.models import Chapter, EpisodeRecord
 
 FEED_PATH = "feed/feed.xml"
@@ -132,11 +132,8 @@ def write_feed(config: ShowConfig, records: Sequence[EpisodeRecord], *, artwork_
     data = build_feed(config, records, artwork_url=artwork_url)
     try:
         atomic_write_bytes(target, data)
-    except OSError as exc:
-        raise ReviewcastError(
-            f"could not write the feed: {exc.strerror or exc}. The previous feed is unchanged.",
-            path=target,
-        ) from exc
+    except WriteError as exc:  # the disk is full, feed/ is read-only, …
+        raise WriteError(f"{exc.detail}. The previous feed is unchanged.", path=target) from exc
     return target
 
 

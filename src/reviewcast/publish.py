@@ -8,7 +8,9 @@ written. So at every moment the feed's enclosures exist with exactly the lengths
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import hashlib
 import os
 import re
@@ -22,7 +24,8 @@ from pathlib import Path
 from reviewcast.artwork import show_cover
 from reviewcast.audio import Assembled
 from reviewcast.config import ShowConfig
-from reviewcast.fsutil import atomic_write_bytes
+from reviewcast.errors import AudioError
+from reviewcast.fsutil import atomic_path, atomic_write_bytes, disk_trouble, write_error
 from reviewcast.models import Chapter, EpisodeRecord, Review, Script
 from reviewcast.records import RECORD_NAME, find_record_for_source, save_record
 from reviewcast.tags import write_tags
@@ -107,24 +110,33 @@ def publish(
     """
     review = script.review
     folder = config.root / EPISODES / ident.slug
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(exc, folder) from exc
     title = episode_title(review)
     pub_date = _pub_date(review, ident, now)
     opening = _opening(review)
 
     cover_name = _put(folder, "cover", ".jpg", cover)
 
-    write_tags(
-        encoded_mp3,
-        title=title,
-        show=config.title,
-        date=pub_date.date(),
-        comment=opening,
-        cover_jpeg=cover,
-        chapters=assembled.chapters,
-        language=review.language or config.language,
-        track_number=ident.number,
-    )
+    try:
+        write_tags(
+            encoded_mp3,
+            title=title,
+            show=config.title,
+            date=pub_date.date(),
+            comment=opening,
+            cover_jpeg=cover,
+            chapters=assembled.chapters,
+            language=review.language or config.language,
+            track_number=ident.number,
+        )
+    except AudioError as exc:
+        trouble = disk_trouble(exc)  # mutagen's own error wraps the OSError
+        if trouble is None:
+            raise
+        raise write_error(trouble, encoded_mp3) from exc
     audio_name = _move_in(folder, ident.slug, ".mp3", encoded_mp3)
     length = (folder / audio_name).stat().st_size
 
@@ -212,7 +224,10 @@ def collect_garbage(config: ShowConfig, records: Sequence[EpisodeRecord]) -> Non
             continue
         for item in folder.iterdir():
             if item.is_file() and item.name not in keep:
-                item.unlink(missing_ok=True)
+                # Garbage that cannot go now (a read-only folder) harms no one: the feed no
+                # longer lists it, and the next run tries again.
+                with contextlib.suppress(OSError):
+                    item.unlink(missing_ok=True)
 
 
 def _put(folder: Path, stem: str, suffix: str, data: bytes) -> str:
@@ -230,8 +245,16 @@ def _move_in(folder: Path, stem: str, suffix: str, path: Path) -> str:
             digest.update(chunk)
         os.fsync(fh.fileno())
     name = f"{stem}-{digest.hexdigest()[:10]}{suffix}"
-    path.chmod(0o644)
-    path.replace(folder / name)  # same file system: the work folder lives in the show
+    target = folder / name
+    try:
+        path.chmod(0o644)
+        path.replace(target)  # the work folder lives in the show: usually one file system
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise write_error(exc, target) from exc
+        # episodes/ is on another disk (a link to a web server's folder): copy, then rename.
+        with atomic_path(target) as tmp:
+            shutil.copyfile(path, tmp)
     return name
 
 
