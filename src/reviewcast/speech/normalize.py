@@ -754,7 +754,7 @@ def _numbers_en(text: str, work: _Work) -> str:
     return _PLAIN_NUMBER.sub(lambda m: _number(m[1], "en"), text)
 
 
-_SHARP = re.compile(r"(?<![\w#-])([A-G])[#♯](m(?![\w]))?(?=[\s,.;:!?)]|$)")
+_SHARP = re.compile(r"(?<![\w#-])([A-G])[#♯](m(?![\w]))?(?=[\s,.;:!?()\[\]{}]|$)")
 _FLAT = re.compile(r"(?<![\w-])([A-G])(?:♭|b(?=\s+(?:major|minor)\b))(m(?![\w]))?")
 
 
