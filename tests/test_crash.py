@@ -18,8 +18,10 @@ and says which stage the kill hit. Kills come two ways:
   there. Timing alone rarely lands in the short stages (tagging takes milliseconds), so this
   reaches each of them deterministically.
 
-Reproduce one kill point: ``pytest tests/test_crash.py -k 'point and tmp-feed'`` (the ids list
-every point), or the whole matrix with ``pytest tests/test_crash.py -m slow``.
+Reproduce one kill point by its test id, e.g.
+``pytest 'tests/test_crash.py::test_kill_at_point[written:feed.xml:1]'`` or
+``pytest 'tests/test_crash.py::test_kill_after_delay[3]'``; the whole matrix, and the check that
+it hit every stage: ``pytest tests/test_crash.py -s`` (``-s`` prints where each kill landed).
 """
 
 from __future__ import annotations
@@ -305,19 +307,22 @@ def kill(proc: subprocess.Popen[bytes]) -> None:
 
 
 def stage_hit(events: list[Event]) -> str:
-    """Where the kill landed: the innermost stage still open when the log stopped."""
+    """Where the kill landed: the innermost stage still open when the log stopped, or which
+    stage had just ended ('after encoding') when none was."""
+    names = {"sentence": "synthesis", "moving-audio": "publishing"}
     open_stages: list[str] = []
+    last_left = ""
     for event in events:
         if event.kind == "enter":
             open_stages.append(event.stage)
         elif event.kind == "leave" and event.stage in open_stages:
             open_stages.remove(event.stage)
+            last_left = event.stage
     if not open_stages:
         return "starting" if not events else "finishing"
-    innermost = open_stages[-1]
-    return {"sentence": "synthesis", "moving-audio": "publishing", "render": "between"}.get(
-        innermost, innermost
-    )
+    if open_stages[-1] != "render":
+        return names.get(open_stages[-1], open_stages[-1])
+    return f"after {names.get(last_left, last_left)}" if last_left else "starting"
 
 
 # -- what must hold -----------------------------------------------------------------------------
@@ -468,8 +473,66 @@ def test_kill_after_delay(n: int, shows: Fixture, tmp_path: Path) -> None:
     check_next_run_finishes(show, shows)
 
 
+def descendants(pid: int) -> set[int]:
+    """The processes ``pid`` started, and theirs (from /proc: Linux)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        children = {child for child, ppid in parents.items() if ppid == parent}
+        todo.extend(children - found)
+        found |= children
+    return found
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an exited child nobody reaped yet)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def test_kill_leaves_no_worker_processes(shows: Fixture, tmp_path: Path) -> None:
+    """With --jobs 2 the audio is made in worker processes; a SIGKILLed render must not leave
+    them behind, rendering on or waiting for work that never comes."""
+    show = fresh(shows, tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reviewcast", "render", "--jobs", "2", "-q"],
+        cwd=show,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    work = show / ".reviewcast" / "work"
+    deadline = time.monotonic() + 60
+    while not list(work.glob("*/episode.pcm")):  # a worker is assembling
+        assert proc.poll() is None and time.monotonic() < deadline, "no worker started"
+        time.sleep(0.01)
+    workers = descendants(proc.pid)
+    assert len(workers) >= 2, workers
+    kill(proc)
+    hits["workers"] = "assembling"
+    check_subscribers_see_a_whole_show(show, shows)
+    deadline = time.monotonic() + 30
+    while left := {pid for pid in workers if running(pid)}:
+        if time.monotonic() > deadline:
+            for pid in left:  # do not leave them to the next test either
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            pytest.fail(f"worker processes outlived the render by 30 s: {sorted(left)}")
+        time.sleep(0.1)
+    check_next_run_finishes(show, shows)
+
+
 def test_kills_covered_every_stage() -> None:
     """Runs last (pytest keeps file order): the kills above hit every stage of a render."""
-    assert len(hits) == len(POINTS) + TIMED_KILLS, "run the whole file to check coverage"
+    assert len(hits) == len(POINTS) + TIMED_KILLS + 1, "run the whole file to check coverage"
+    print("\n".join(f"{test}: {stage}" for test, stage in hits.items()))  # shown with -s
     missing = REQUIRED - set(hits.values())
     assert not missing, f"no kill landed in {sorted(missing)}: {hits}"
