@@ -62,3 +62,8 @@ def test_podcast_guid_matches_the_namespace_example(tmp_path: Path) -> None:
     assert config.podcast_guid == str(
         uuid.uuid5(PODCAST_GUID_NAMESPACE, "podnews.net/feed/feed.xml")
     )
+
+
+def test_a_title_of_only_control_characters_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="'title' must have letters or digits"):
+        config_from_mapping(tmp_path, {"title": "\x01\x02 \u200b"}, tmp_path / "show.toml")

@@ -311,3 +311,16 @@ def test_help_is_instant_and_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_a_review_too_long_to_listen_to_is_refused_clearly(
+    show: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reviewcast.pipeline import MAX_REVIEW_WORDS
+
+    words = ("This album goes on and on. " * (MAX_REVIEW_WORDS // 6 + 10)).strip()  # 6 words
+    (show / "reviews" / "epic.txt").write_text(words, encoding="utf-8")
+    assert render(show) == 1
+    err = capsys.readouterr().err
+    assert "epic.txt" in err and "split it into several reviews" in err
+    assert not (show / "feed" / "feed.xml").exists()

@@ -112,7 +112,8 @@ def measure(input_args: Sequence[str], filters: str = "", *, peak: bool = True) 
     ``peak=False`` skips the true-peak measurement (which oversamples: half the time) and
     reports the peak as NaN.
     """
-    meter = "ebur128=peak=true" if peak else "ebur128"
+    # framelog=quiet: the per-frame log is ~35 MB of text for six hours, all held in memory.
+    meter = "ebur128=peak=true:framelog=quiet" if peak else "ebur128=framelog=quiet"
     chain = f"{filters},{meter}" if filters else meter
     err = run_ffmpeg([*input_args, "-af", chain, "-f", "null", "-"])
     summary = err[err.rfind("Summary:") :]

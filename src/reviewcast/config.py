@@ -231,8 +231,8 @@ def _check_values(v: dict[str, Any]) -> list[str]:
     url = urlsplit(v["base_url"])
     if url.scheme not in ("http", "https") or not url.netloc:
         problems.append(f"'base_url' must be an absolute http(s) URL, not {v['base_url']!r}")
-    if not v["title"].strip():
-        problems.append("'title' must not be empty")
+    if not any(ch.isalnum() for ch in v["title"]):
+        problems.append("'title' must have letters or digits in it")
     if len(v["description"].encode("utf-8")) > 4000:
         problems.append("'description' is over 4000 bytes (Apple's limit)")
     if not re.fullmatch(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*", v["language"]):

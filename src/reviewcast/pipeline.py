@@ -26,7 +26,7 @@ from typing import Any
 from reviewcast import __version__
 from reviewcast.audio import Assembled, SpokenSegment, assemble, builtin_cue, encode, load_sound
 from reviewcast.config import ShowConfig
-from reviewcast.errors import FetchError, ReviewcastError
+from reviewcast.errors import FetchError, ReviewcastError, ReviewError
 from reviewcast.fsutil import atomic_write_bytes, remove_stale_temporaries
 from reviewcast.lock import show_lock
 from reviewcast.models import EpisodeRecord, Script, Segment
@@ -49,6 +49,9 @@ from reviewcast.tracks import detect_tracks, resolve_tracklist
 logger = logging.getLogger(__name__)
 
 REVIEWS = "reviews"
+#: Longer reviews are refused: 50,000 words is five and a half hours of speech at 150 words a
+#: minute, beyond any review; the reader's byte limit alone would let 90 hours through.
+MAX_REVIEW_WORDS = 50_000
 TRACKLIST_SUFFIX = ".tracks.txt"
 WORK_DIR = Path(".reviewcast") / "work"
 
@@ -128,6 +131,13 @@ def tracklist_beside(path: Path) -> Path | None:
 def load_script(config: ShowConfig, path: Path, *, tracklist_file: Path | None = None) -> Script:
     """read → tracklist → tracks → script: everything up to the audio (``preview`` stops here)."""
     review = read_review(path)
+    words = sum(len(block.text.split()) for block in review.blocks)
+    if words > MAX_REVIEW_WORDS:
+        raise ReviewError(
+            f"has {words:,} words; reviewcast reads at most {MAX_REVIEW_WORDS:,} "
+            "(about five hours of listening): split it into several reviews",
+            path=path,
+        )
     client = None
     if config.musicbrainz:
         from reviewcast.musicbrainz import MusicBrainzClient
@@ -208,8 +218,12 @@ def _shared_parts(config: ShowConfig) -> dict[str, str]:
 
 def _review_parts(config: ShowConfig, path: Path, tracklist_file: Path | None) -> dict[str, str]:
     def read(p: Path | None) -> bytes:
+        """The file's digest: hashed in chunks, since the reader's size limit comes later."""
         try:
-            return p.read_bytes() if p is not None and p.is_file() else b""
+            if p is None or not p.is_file():
+                return b""
+            with p.open("rb") as fh:
+                return hashlib.file_digest(fh, "sha256").digest()
         except OSError:
             return b""
 

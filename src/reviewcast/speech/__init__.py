@@ -98,6 +98,8 @@ PRESET_DIR = "voices"
 
 def load_preset(name: str, show_root: Path | None = None) -> VoicePreset:
     """The preset ``name`` from the show's voices/ folder, else the packaged one."""
+    if name == "lexicon":  # voices/lexicon.toml is the pronunciation lexicon, not a voice
+        raise ConfigError("'lexicon' is the pronunciation lexicon's name; name voices otherwise")
     candidates: list[tuple[str, str]] = []
     if show_root is not None:
         path = show_root / PRESET_DIR / f"{name}.toml"
