@@ -3,7 +3,12 @@ own tests that really synthesise (STYLE.md habit 7)."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,3 +37,36 @@ def sample_review(show: Path) -> Path:
     for name in ("tron-ares-ost.txt", "tron-ares-ost.tracks.txt"):
         shutil.copy(SAMPLES / name, show / "reviews" / name)
     return show / "reviews" / "tron-ares-ost.txt"
+
+
+def listening_socket() -> tuple[socket.socket, str]:
+    """A socket bound to a free loopback port, and the base URL that names it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}/"
+
+
+@contextlib.contextmanager
+def serving(show_root: Path, sock: socket.socket) -> Iterator[None]:
+    """`reviewcast serve`'s app under uvicorn, in a thread, on ``sock``; stopped on exit."""
+    import uvicorn
+
+    from reviewcast.serve import create_app
+
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(show_root), lifespan="off", log_level="warning", http="h11")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        sock.close()

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,8 @@ import pytest
 from reviewcast.models import Chapter, Cue, EpisodeRecord
 from reviewcast.page import write_page
 from reviewcast.transcript import webvtt
+
+from .conftest import listening_socket, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -126,16 +125,10 @@ def _episode(
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A show with two episodes, served by reviewcast.serve under uvicorn; yields the page URL."""
-    import uvicorn
-
     from reviewcast.config import load_config
-    from reviewcast.serve import create_app
 
     root = tmp_path_factory.mktemp("show")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    sock, base = listening_socket()
     (root / "show.toml").write_text(
         f'title = "Spin Cycle"\ndescription = "Music reviews, read aloud."\nbase_url = "{base}"\n',
         encoding="utf-8",
@@ -165,22 +158,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _png(root / "feed" / "cover.png", "#aa3366")
     write_page(load_config(root), [older, newest], artwork_url=base + "feed/cover.png")
 
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(root), lifespan="off", log_level="warning", http="h11")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
+    with serving(root, sock):
         yield base + "feed/"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
 
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,6 @@ import shutil
 import socket
 import sqlite3
 import subprocess
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,7 +40,7 @@ from reviewcast.config import ShowConfig, load_config
 from reviewcast.models import Chapter, EpisodeRecord
 from reviewcast.records import load_records
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, listening_socket, serving
 
 JS = Path(__file__).resolve().parent / "js"
 PARTYTIME = JS / "node_modules" / "podcast-partytime"
@@ -120,37 +118,14 @@ def render(show: Path, *paths: str) -> None:
 @contextlib.contextmanager
 def served(show: Path) -> Iterator[Served]:
     """Render ``show`` for a free loopback port and serve it there with `reviewcast serve`'s app."""
-    import uvicorn
-
-    from reviewcast.serve import create_app
-
-    sock = socket.socket()
-    try:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        base = f"http://127.0.0.1:{sock.getsockname()[1]}/"
-        # The feed's URLs come from base_url, so it must name this server before rendering.
-        set_setting(show, "base_url", base)
-        # podcast:locked carries the owner's e-mail only when there is one (see the partytime test).
-        set_setting(show, "owner_email", OWNER)
-        render(show)
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(show), lifespan="off", log_level="warning", http="h11")
-        )
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        try:
-            yield Served(show, base)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=5)
-    finally:
-        sock.close()
+    sock, base = listening_socket()
+    # The feed's URLs come from base_url, so it must name this server before rendering.
+    set_setting(show, "base_url", base)
+    # podcast:locked carries the owner's e-mail only when there is one (see the partytime test).
+    set_setting(show, "owner_email", OWNER)
+    render(show)
+    with serving(show, sock):
+        yield Served(show, base)
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,10 @@ then checks the encoded MP3 and corrects once if the encoder moved it.
 
 from __future__ import annotations
 
+import errno
 import functools
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -21,11 +23,13 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from reviewcast.config import ShowConfig
 from reviewcast.errors import AudioError
+from reviewcast.fsutil import write_error
 from reviewcast.models import Chapter, ChapterKind, Cue, Segment
 
 WORK_RATE = 22050  # eSpeak's and piper's rate: segments are assembled at it, encoded at the show's
@@ -97,6 +101,9 @@ def run_ffmpeg(args: Sequence[str]) -> str:
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
     if proc.returncode != 0:
+        for code in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+            if os.strerror(code) in proc.stderr:  # the disk, not the audio: say so
+                raise write_error(OSError(code, os.strerror(code)), Path(args[-1]))
         tail = "\n".join(proc.stderr.strip().splitlines()[-3:])
         raise AudioError(f"ffmpeg failed ({proc.returncode}): {tail}")
     return proc.stderr
@@ -241,23 +248,27 @@ def assemble(
     captions: list[Cue] = []
     track_starts: list[tuple[float, Segment]] = []
     outro_start: float | None = None
-    with out_pcm.open("wb") as out:
+    try:
+        out = out_pcm.open("wb")
+    except OSError as exc:
+        raise write_error(exc, out_pcm) from exc
+    with out:
         for item in spoken:
             seg = item.segment
             start = position
             if seg.kind == "cue":
                 data = cue_sound(seg)  # cues are capped at 2 s by their loader; clips are longer
                 track_starts.append((start / rate, seg))
-                position += _write(out, data)
+                position += _write(out, data, out_pcm)
             else:
                 if item.pcm is None:
                     raise AudioError(f"no audio for the {seg.kind} segment {seg.text[:40]!r}")
-                position += _copy(item.pcm, out, energy)
+                position += _copy(item.pcm, out, energy, out_pcm)
                 if seg.kind == "outro" and outro_start is None:
                     outro_start = start / rate
                 captions.append(Cue(start / rate, position / rate, seg.text, seg.kind))
             silence = round(seg.pause_after * rate)
-            position += _write(out, bytes(silence * SAMPLE_WIDTH))
+            position += _write(out, bytes(silence * SAMPLE_WIDTH), out_pcm)
     duration = position / rate
     mean_square = energy[0] / energy[1] if energy[1] else 0.0
     return Assembled(
@@ -270,12 +281,15 @@ def assemble(
     )
 
 
-def _write(out: object, data: bytes) -> int:
-    out.write(data)  # type: ignore[attr-defined]
+def _write(out: BinaryIO, data: bytes, target: Path) -> int:
+    try:
+        out.write(data)
+    except OSError as exc:  # the disk filled up under the work file
+        raise write_error(exc, target) from exc
     return len(data) // SAMPLE_WIDTH
 
 
-def _copy(pcm: Path, out: object, energy: list[float]) -> int:
+def _copy(pcm: Path, out: BinaryIO, energy: list[float], target: Path) -> int:
     samples = 0
     with pcm.open("rb") as src:
         while chunk := src.read(1 << 20):
@@ -284,7 +298,7 @@ def _copy(pcm: Path, out: object, energy: list[float]) -> int:
             values = np.frombuffer(chunk, dtype="<i2").astype(np.float64)
             energy[0] += float(np.dot(values, values))
             energy[1] += values.size
-            samples += _write(out, chunk)
+            samples += _write(out, chunk, target)
     return samples
 
 

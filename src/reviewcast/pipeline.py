@@ -311,7 +311,26 @@ def local_executor(jobs: int) -> Executor:
     after they initialise); one job runs in this process."""
     if jobs <= 1:
         return InProcessExecutor()
-    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    return cf.ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+    )
+
+
+def _exit_with_parent() -> None:
+    """In a worker: end when the render that started it ends, even by SIGKILL (the pool's
+    workers otherwise wait for work for ever once their parent is gone)."""
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+
+        def watch() -> None:
+            parent.join()  # returns when the parent's end of the pipe closes: it died
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
 
 
 def default_jobs() -> int:
@@ -349,7 +368,11 @@ def render(
         outcomes = [Outcome(p.path, skipped=True) for p in plans if not p.needed]
         todo = [p for p in plans if p.needed]
         if not todo:
-            return RenderReport(tuple(outcomes), episodes=len(records), plans=tuple(plans))
+            feed = None
+            if records and _feed_is_stale(config):
+                # a run killed between its last record and the feed: finish its work
+                feed = _write_show(config, records, *show_artwork(config))
+            return RenderReport(tuple(outcomes), feed, len(records), plans=tuple(plans))
         art, art_name = show_artwork(config)
         interrupted = False
         try:
@@ -436,7 +459,7 @@ def _run(
 def _as_user_error(exc: Exception, path: Path) -> ReviewcastError:
     if isinstance(exc, ReviewcastError):
         return exc
-    if isinstance(exc, cf.process.BrokenProcessPool):
+    if isinstance(exc, cf.BrokenExecutor):
         error = ReviewcastError(f"the worker process rendering it died ({exc})", path=path)
     else:  # a bug of ours: say so plainly; --verbose shows the traceback
         error = ReviewcastError(
@@ -508,10 +531,23 @@ def _voice_level(spoken: Sequence[SpokenSegment]) -> float:
     return pcm_dbfs(sample.read_bytes()) if sample else -20.0
 
 
+def _feed_is_stale(config: ShowConfig) -> bool:
+    """Whether an episode record is newer than the feed (or there is no feed)."""
+    feed = config.root / "feed" / "feed.xml"
+    if not feed.is_file():
+        return True
+    written = feed.stat().st_mtime_ns
+    return any(
+        record.stat().st_mtime_ns > written
+        for record in (config.root / "episodes").glob("*/episode.json")
+    )
+
+
 def _clean_leftovers(config: ShowConfig) -> None:
     """Remove what a killed run left behind: work folders and temporary files."""
     shutil.rmtree(config.root / WORK_DIR, ignore_errors=True)
     remove_stale_temporaries(config.root / "feed")
+    remove_stale_temporaries(config.root / CACHE_DIR, recursive=True)
     episodes = config.root / "episodes"
     if episodes.is_dir():
         for folder in episodes.iterdir():

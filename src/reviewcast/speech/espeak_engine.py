@@ -30,13 +30,7 @@ class EspeakEngine:
     @classmethod
     def availability(cls) -> str | None:
         """None when eSpeak NG loads and no other engine started it in this process."""
-        reason = espeak_lib.availability()
-        if reason is not None:
-            return reason
-        current = espeak_lib.owner()
-        if current is not None and current != cls.name:
-            return espeak_lib.conflict_message(cls.name, current)
-        return None
+        return espeak_lib.availability_for(cls.name)
 
     def __init__(self) -> None:
         self._pid = os.getpid()

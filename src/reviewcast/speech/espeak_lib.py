@@ -222,6 +222,18 @@ def claim(engine: str) -> None:
     _owner = engine
 
 
+def availability_for(engine: str) -> str | None:
+    """None when ``engine`` may use eSpeak NG in this process: it loads, and no other engine
+    has started it (eSpeak runs in one output mode per process)."""
+    reason = availability()
+    if reason is not None:
+        return reason
+    current = owner()
+    if current is not None and current != engine:
+        return conflict_message(engine, current)
+    return None
+
+
 def conflict_message(engine: str, current: str) -> str:
     """Why ``engine`` cannot start eSpeak when ``current`` already has, and what to do."""
     return (

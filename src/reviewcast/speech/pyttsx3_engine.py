@@ -65,13 +65,7 @@ class Pyttsx3Engine:
             return "the Python package 'pyttsx3' is not installed (pip install pyttsx3==2.99)"
         if driver != "espeak":
             return None
-        reason = espeak_lib.availability()
-        if reason is not None:
-            return reason
-        current = espeak_lib.owner()
-        if current is not None and current != cls.name:
-            return espeak_lib.conflict_message(cls.name, current)
-        return None
+        return espeak_lib.availability_for(cls.name)
 
     def __init__(self) -> None:
         self._session = _Session.get()
