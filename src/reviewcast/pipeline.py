@@ -372,6 +372,8 @@ def render(
             if records and _feed_is_stale(config):
                 # a run killed between its last record and the feed: finish its work
                 feed = _write_show(config, records, *show_artwork(config))
+            else:  # one killed after the feed but before removing superseded files
+                collect_garbage(config, records)
             return RenderReport(tuple(outcomes), feed, len(records), plans=tuple(plans))
         art, art_name = show_artwork(config)
         interrupted = False
