@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import json
 import os
 import sys
 import threading
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     from piper import PiperVoice, SynthesisConfig
 
 #: Bump when a change here makes the same text and preset sound different.
-ADAPTER_REVISION = 1
+ADAPTER_REVISION = 2
 #: The preset rate at which a voice speaks at its own trained pace.
 DEFAULT_RATE = 160
 #: Piper's voices are medium or high quality at this rate (low and x_low ones at 16000 Hz).
@@ -210,14 +211,34 @@ class PiperEngine:
         with self._lock:
             loaded = self._voices.get(path)
             if loaded is None:
-                from piper import PiperVoice
-
                 try:
-                    loaded = PiperVoice.load(path)
+                    loaded = _load(path)
                 except Exception as exc:  # bad JSON, a truncated model, onnxruntime errors
                     raise EngineError(f"could not load the piper voice {path}: {exc}") from exc
                 self._voices[path] = loaded
             return loaded
+
+
+def _load(path: Path) -> PiperVoice:
+    """``PiperVoice.load`` with onnxruntime on one thread that does not spin.
+
+    reviewcast runs engines in parallel processes (``render --jobs``); onnxruntime's default of
+    a spinning thread per core then fights them for the CPU. Measured on 2 busy cores, the
+    sample review took 27 s with the default and 11 s on one thread (benchmarks/intelligibility.md).
+    """
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+
+    ort = importlib.import_module("onnxruntime")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    config = json.loads(path.with_name(path.name + ".json").read_text(encoding="utf-8"))
+    session = ort.InferenceSession(
+        str(path), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    return PiperVoice(session=session, config=PiperConfig.from_dict(config))
 
 
 def synthesis_config(preset: VoicePreset, voice: PiperVoice) -> SynthesisConfig:
