@@ -112,8 +112,8 @@ def drive() -> None:
     atomic_path = fsutil.atomic_path
 
     @contextlib.contextmanager
-    def logged_atomic_path(target: Path) -> Iterator[Path]:
-        with atomic_path(target) as tmp:
+    def logged_atomic_path(target: Path, *, durable: bool = True) -> Iterator[Path]:
+        with atomic_path(target, durable=durable) as tmp:
             yield tmp
             # The temporary file is complete and not yet renamed onto its target.
             mark("written", temporary_label(target))

@@ -213,3 +213,37 @@ def test_ctrl_c_publishes_finished_episodes_and_leaves_no_debris(show: Path) -> 
     # the next run finishes the work
     assert run(show) == 0
     assert len(load_records(show)) == 12
+
+
+def test_each_review_is_published_before_the_next_is_rendered(show: Path) -> None:
+    """A crash or Ctrl-C loses at most the review in flight, and work files do not pile up."""
+    write_reviews(show, 3)
+    events: list[tuple[str, str]] = []
+    config = load_config(show)
+    render(
+        config,
+        find_reviews(config),
+        jobs=1,
+        progress=lambda path, stage, done, total: events.append((path.name, stage)),
+    )
+    starts = [name for name, stage in events if stage == "reading"]
+    dones = [name for name, stage in events if stage == "done"]
+    assert starts == dones == ["review-00.md", "review-01.md", "review-02.md"]
+    for first, second in zip(dones, starts[1:], strict=False):
+        assert events.index((first, "done")) < events.index((second, "reading"))
+
+
+def test_a_channel_setting_rewrites_the_feed_without_re_rendering(show: Path) -> None:
+    write_reviews(show, 2)
+    assert run(show) == 0
+    text = (show / "show.toml").read_text()
+    (show / "show.toml").write_text(
+        text.replace('description = "Music reviews, read aloud."', 'description = "New words."')
+    )
+    config = load_config(show)
+    assert not any(p.needed for p in render(config, find_reviews(config), dry_run=True).plans)
+    report = render(config, find_reviews(config), jobs=1)
+    assert not report.rendered and report.feed is not None
+    assert "New words." in (show / "feed" / "feed.xml").read_text()
+    # and the next run is a true no-op: nothing rewritten
+    assert render(load_config(show), find_reviews(config), jobs=1).feed is None

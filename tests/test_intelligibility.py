@@ -4,7 +4,7 @@ A machine listener (PocketSphinx's bundled US English model) transcribes the sam
 the packaged default voice speaks it, and the word error rate must not rise more than
 TOLERANCE above the baseline in tests/data/intelligibility_baseline.json, which says how it
 was measured. benchmarks/intelligibility.py does the work, in a process of its own (eSpeak can
-be started once per process); benchmarks/intelligibility.md compares the other voices.
+be started once per process); BENCHMARKS.md, "Intelligibility" compares the other voices.
 """
 
 from __future__ import annotations

@@ -319,3 +319,18 @@ def test_page_is_accessible_in_its_structure(tmp_path: Path) -> None:
         assert button.get("type") == "button"
     for img in doc.xpath("//img"):
         assert img.get("alt") is not None
+
+
+def test_the_page_shows_the_newest_episodes_and_leaves_the_rest_to_the_feed(
+    tmp_path: Path,
+) -> None:
+    from reviewcast import page
+
+    config = config_from_mapping(tmp_path, {"base_url": BASE}, tmp_path / "show.toml")
+    records = [
+        _record(f"e{n}", 1, number=n, title=f"Episode {n}.")
+        for n in range(1, page.PAGE_EPISODES + 4)
+    ]
+    html = page.render_page(config, records, artwork_url=BASE + "feed/cover.jpg")
+    assert f"Episode {page.PAGE_EPISODES + 3}." in html and "Episode 3." not in html
+    assert "3 older episodes in the" in html

@@ -324,3 +324,13 @@ def test_a_review_too_long_to_listen_to_is_refused_clearly(
     err = capsys.readouterr().err
     assert "epic.txt" in err and "split it into several reviews" in err
     assert not (show / "feed" / "feed.xml").exists()
+
+
+def test_voices_lists_every_engine_each_in_its_own_process(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["voices"]) == 0
+    out = capsys.readouterr().out
+    for engine in ("pyttsx3", "espeak", "tone"):
+        assert re.search(rf"^{engine}: \d+ voices$", out, re.M), out
+    assert "  gmw/en-us" in out

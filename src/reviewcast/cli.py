@@ -397,18 +397,34 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_voices(args: argparse.Namespace) -> int:
+def engine_voices(name: str) -> tuple[str | None, list[str]]:
+    """(why the engine can't run, or None; its voices). Runs in a process of its own."""
     from reviewcast.speech import engine_classes, get_engine
 
-    for name, cls in sorted(engine_classes().items()):
-        reason = cls.availability()
+    reason = engine_classes()[name].availability()
+    if reason:
+        return reason, []
+    try:
+        return None, get_engine(name).voices()
+    except ReviewcastError as error:
+        return str(error), []
+
+
+def cmd_voices(args: argparse.Namespace) -> int:
+    import concurrent.futures as cf
+    import multiprocessing
+
+    from reviewcast.speech import engine_classes
+
+    names = sorted(engine_classes())
+    # One process per engine: eSpeak NG can start only once per process, in one mode, so
+    # listing pyttsx3's and the direct engine's voices in one process would fail the second.
+    context = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=2, mp_context=context, max_tasks_per_child=1) as pool:
+        results = list(pool.map(engine_voices, names))
+    for name, (reason, voices) in zip(names, results, strict=True):
         if reason:
             print(f"{name}: unavailable: {reason}")
-            continue
-        try:
-            voices = get_engine(name).voices()
-        except ReviewcastError as error:
-            print(f"{name}: unavailable: {error}")
             continue
         print(f"{name}: {len(voices)} voices")
         for voice in voices:

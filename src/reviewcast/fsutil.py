@@ -64,8 +64,11 @@ def disk_trouble(exc: BaseException) -> OSError | None:
 
 
 @contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
+def atomic_path(target: Path, *, durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it is fsynced and renamed onto it.
+
+    ``durable=False`` skips the fsync, for caches: after a power cut an entry may be lost or
+    empty-and-renamed, which costs a re-synthesis, never a published file.
 
     On any exception the temporary file is removed and ``target`` is untouched. An OSError
     writing the file (disk full, read-only folder, …) becomes a WriteError naming ``target``.
@@ -86,9 +89,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
                 raise write_error(exc, target) from exc
             raise
         try:
-            with tmp.open("rb+") as fh:
-                # A full disk may only show here: delayed allocation, network file systems.
-                os.fsync(fh.fileno())
+            if durable:
+                with tmp.open("rb+") as fh:
+                    # A full disk may only show here: delayed allocation, network file systems.
+                    os.fsync(fh.fileno())
             # mkstemp makes 0600 files; published files must be readable by a web server.
             tmp.chmod(0o644)
             tmp.replace(target)
@@ -99,13 +103,13 @@ def atomic_path(target: Path) -> Iterator[Path]:
         raise
 
 
-def atomic_write_bytes(target: Path, data: bytes) -> None:
+def atomic_write_bytes(target: Path, data: bytes, *, durable: bool = True) -> None:
     """Write ``data`` to ``target`` atomically; a file already holding ``data`` is left alone."""
     if _holds(target, data):
         # Rewriting the same bytes would only change the time a web server reports, and could
         # fail for nothing on a full disk.
         return
-    with atomic_path(target) as tmp:
+    with atomic_path(target, durable=durable) as tmp:
         try:
             tmp.write_bytes(data)
         except OSError as exc:  # whatever it says, it is about writing ``target``

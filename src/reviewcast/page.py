@@ -80,6 +80,10 @@ class EpisodeView:
     captions: tuple[SeekPoint, ...]
 
 
+#: The page shows the newest episodes; older ones are in the feed, which podcast apps read.
+PAGE_EPISODES = 100
+
+
 def render_page(config: ShowConfig, records: Sequence[EpisodeRecord], *, artwork_url: str) -> str:
     """The show's web page as HTML, episodes newest first.
 
@@ -90,7 +94,9 @@ def render_page(config: ShowConfig, records: Sequence[EpisodeRecord], *, artwork
     # The shared environment escapes only names ending in .html, and ours end in .html.j2;
     # every HTML template of the page is escaped, the included .css/.js are not (they are code).
     env.autoescape = _autoescape
-    episodes = [_episode_view(config, record) for record in _newest_first(records)]
+    newest = _newest_first(records)
+    # A page of 10,000 episodes with every transcript was 102 MB; the feed lists them all.
+    episodes = [_episode_view(config, record) for record in newest[:PAGE_EPISODES]]
     return render(
         env,
         PAGE_TEMPLATE,
@@ -100,6 +106,7 @@ def render_page(config: ShowConfig, records: Sequence[EpisodeRecord], *, artwork
         artwork_href=page_href(config, artwork_url),
         apps=subscribe_links(config.feed_url),
         episodes=episodes,
+        older=len(newest) - len(episodes),
     )
 
 

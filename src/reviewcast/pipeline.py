@@ -48,6 +48,26 @@ from reviewcast.tracks import detect_tracks, resolve_tracklist
 
 logger = logging.getLogger(__name__)
 
+#: Settings that reach the feed's channel (or nothing published) but no episode's audio, tags,
+#: chapters or notes: changing them rewrites the feed without re-rendering every episode.
+CHANNEL_ONLY = frozenset(
+    {
+        "description",
+        "author",
+        "owner_name",
+        "owner_email",
+        "link",
+        "category",
+        "copyright",
+        "locked",
+        "show_type",
+        "cache_limit_mb",
+        "sources",
+        "musicbrainz_url",
+    }
+)
+FEED_MARK = Path(".reviewcast") / "feed-written"
+
 REVIEWS = "reviews"
 #: Longer reviews are refused: 50,000 words is five and a half hours of speech at 150 words a
 #: minute, beyond any review; the reader's byte limit alone would let 90 hours through.
@@ -196,7 +216,9 @@ def _digest(*chunks: bytes) -> str:
 def _shared_parts(config: ShowConfig) -> dict[str, str]:
     """Fingerprint parts every review shares: config, templates, voice, engine, reviewcast."""
     settings = "".join(
-        f"{f.name}={getattr(config, f.name)!r}\n" for f in fields(config) if f.name != "root"
+        f"{f.name}={getattr(config, f.name)!r}\n"
+        for f in fields(config)
+        if f.name != "root" and f.name not in CHANNEL_ONLY
     )
     templates = [n.encode() + s.encode() for n, s in template_sources(config.root)]
     preset = load_preset(config.voice, config.root)
@@ -423,8 +445,14 @@ def _run(
     executor = executor_factory(max(1, min(jobs, len(todo))))
     in_process = isinstance(executor, InProcessExecutor)
     futures: dict[Future[Rendered], tuple[Plan, Path]] = {}
-    try:
-        for item in todo:
+    waiting = list(todo)
+    # Keep a few jobs in flight, not all: each finished one is published (and its work files
+    # freed) before the next is submitted, so a crash loses at most what is in flight.
+    in_flight = 1 if in_process else 2 * max(1, jobs)
+
+    def submit_more() -> None:
+        while waiting and len(futures) < in_flight:  # submitted and not yet published
+            item = waiting.pop(0)
             work = Path(tempfile.mkdtemp(dir=work_root))
             job = Job(config, item.path, tracklist_file, art, work)
             if progress:
@@ -434,8 +462,16 @@ def _run(
                 futures[executor.submit(render_audio, job, report)] = (item, work)
             else:
                 futures[executor.submit(render_audio, job)] = (item, work)
-        for future in cf.as_completed(futures):
-            item, work = futures[future]
+
+    order = {item.path: n for n, item in enumerate(todo)}
+    try:
+        while True:
+            submit_more()
+            if not futures:
+                break
+            done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+            future = min(done, key=lambda f: order[futures[f][0].path])
+            item, work = futures.pop(future)
             try:
                 rendered = future.result()
                 if progress:
@@ -502,6 +538,9 @@ def _write_show(
     artwork_url = config.base + "feed/" + art_name
     write_page(config, records, artwork_url=artwork_url)
     feed = write_feed(config, records, artwork_url=artwork_url)
+    mark = config.root / FEED_MARK
+    mark.parent.mkdir(parents=True, exist_ok=True)
+    mark.touch()
     collect_garbage(config, records)
     return feed
 
@@ -534,15 +573,18 @@ def _voice_level(spoken: Sequence[SpokenSegment]) -> float:
 
 
 def _feed_is_stale(config: ShowConfig) -> bool:
-    """Whether an episode record is newer than the feed (or there is no feed)."""
+    """Whether the feed lags: an episode record or show.toml is newer than the last feed write.
+
+    The mark is a file of its own because the feed's mtime does not move when its bytes are
+    unchanged (fsutil leaves such files alone).
+    """
+    mark = config.root / FEED_MARK
     feed = config.root / "feed" / "feed.xml"
-    if not feed.is_file():
+    if not mark.is_file() or not feed.is_file():
         return True
-    written = feed.stat().st_mtime_ns
-    return any(
-        record.stat().st_mtime_ns > written
-        for record in (config.root / "episodes").glob("*/episode.json")
-    )
+    written = mark.stat().st_mtime_ns
+    newer = [config.root / "show.toml", *(config.root / "episodes").glob("*/episode.json")]
+    return any(p.stat().st_mtime_ns > written for p in newer if p.is_file())
 
 
 def _clean_leftovers(config: ShowConfig) -> None:

@@ -21,7 +21,7 @@ Piper's models draw random noise on every run, so the same sentence comes out a 
 different each time (a few percent in length). The engine seeds onnxruntime once when it
 starts, so a fresh process that speaks the same sentences in the same order gives the same
 samples; ``noise_scale = 0`` and ``noise_w = 0`` make every sentence exactly repeatable, at
-some cost in liveliness (see benchmarks/intelligibility.md).
+some cost in liveliness (see BENCHMARKS.md, "Intelligibility").
 
 Piper phonemises with its own, statically linked copy of eSpeak NG. The eSpeak engines load
 the ``espeakng-loader`` library globally, and that copy would otherwise stand in for Piper's
@@ -224,7 +224,7 @@ def _load(path: Path) -> PiperVoice:
 
     reviewcast runs engines in parallel processes (``render --jobs``); onnxruntime's default of
     a spinning thread per core then fights them for the CPU. Measured on 2 busy cores, the
-    sample review took 27 s with the default and 11 s on one thread (benchmarks/intelligibility.md).
+    sample review took 27 s with the default and 11 s on one thread (BENCHMARKS.md, "Intelligibility").
     """
     from piper import PiperVoice
     from piper.config import PiperConfig
