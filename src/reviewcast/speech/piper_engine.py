@@ -224,7 +224,8 @@ def _load(path: Path) -> PiperVoice:
 
     reviewcast runs engines in parallel processes (``render --jobs``); onnxruntime's default of
     a spinning thread per core then fights them for the CPU. Measured on 2 busy cores, the
-    sample review took 27 s with the default and 11 s on one thread (BENCHMARKS.md, "Intelligibility").
+    sample review took 27 s with the default and 11 s on one thread (BENCHMARKS.md,
+    "Intelligibility").
     """
     from piper import PiperVoice
     from piper.config import PiperConfig
