@@ -466,9 +466,18 @@ def test_any_metadata_through_every_stage(
 def test_a_show_title_of_control_characters_is_a_config_error_not_a_crash(
     tmp_path: Path, title: str
 ) -> None:
+    import dataclasses
+
     from reviewcast.feed import build_feed
 
-    config = config_from_mapping(tmp_path, {"title": title}, tmp_path / "show.toml")
+    # show.toml is refused when it is read ...
+    with pytest.raises(ConfigError, match="'title' must have letters or digits") as refused:
+        config_from_mapping(tmp_path, {"title": title}, tmp_path / "show.toml")
+    one_line_naming(refused.value, "show.toml")
+    # ... and the feed writer still guards itself against a config made some other way
+    config = dataclasses.replace(
+        config_from_mapping(tmp_path, {}, tmp_path / "show.toml"), title=title
+    )
     with pytest.raises(ConfigError, match="'title' holds no characters a feed can carry") as info:
         build_feed(config, [], artwork_url=config.base + "feed/cover.jpg")
     one_line_naming(info.value, "show.toml")
