@@ -41,7 +41,11 @@ _MEASURE = textwrap.dedent(
     print(json.dumps({
         "code": code,
         "seconds": time.monotonic() - start,
-        "self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # VmHWM, not getrusage: Linux carries ru_maxrss across fork and exec, so a process
+        # started by a pytest that has grown to 400 MB would report 400 MB itself.
+        "self_mb": next(
+            int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")
+        ) / 1024,
         "children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }))
     """
