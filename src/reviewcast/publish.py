@@ -17,7 +17,7 @@ import re
 import shutil
 import unicodedata
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,12 @@ from reviewcast.transcript import chapters_json, format_timestamp, srt, webvtt
 
 EPISODES = "episodes"
 MAX_SLUG = 60
+#: The episode folders a render has written into since the last garbage collection, one name
+#: a line: only these can hold a temporary or superseded file, so a render of a big show
+#: cleans these rather than listing every folder (1.5 s of CPU at 10,000 episodes). Written
+#: (and fsynced) before the folder is, so a render killed at any moment leaves its folders
+#: named here for the next run.
+TOUCHED = Path(".reviewcast") / "touched"
 
 
 def slugify(text: str) -> str:
@@ -57,11 +63,40 @@ def episode_title(review: Review) -> str:
 
 def source_id(config: ShowConfig, path: Path) -> str:
     """A review's identity within the show: its path relative to the show folder."""
-    resolved = path.resolve()
-    try:
-        return resolved.relative_to(config.root.resolve()).as_posix()
-    except ValueError:
-        return resolved.as_posix()
+    return source_ids(config)(path)
+
+
+def source_ids(config: ShowConfig) -> Callable[[Path], str]:
+    """``source_id`` for many reviews: the show folder and each review's folder are resolved
+    once, not for every review (two resolves a review were 0.7 s of a 10,000-review plan)."""
+    root = str(config.root.resolve())
+    # folder as given → (the folder resolved, the names in it that are symbolic links)
+    folders: dict[Path, tuple[str, frozenset[str]] | None] = {}
+
+    def listed(folder: Path) -> tuple[str, frozenset[str]] | None:
+        if folder not in folders:
+            try:
+                with os.scandir(folder) as entries:
+                    links = frozenset(e.name for e in entries if e.is_symlink())
+                folders[folder] = (str(folder.resolve()), links)
+            except OSError:
+                folders[folder] = None
+        return folders[folder]
+
+    def source(path: Path) -> str:
+        name = path.name
+        folder = listed(path.parent) if name not in ("", ".", "..") else None
+        if folder is None or name in folder[1]:
+            resolved = str(path.resolve())
+        else:  # a plain name in a resolved folder is resolved already
+            resolved = folder[0].rstrip(os.sep) + os.sep + name
+        if resolved == root:
+            return "."
+        if resolved.startswith(root.rstrip(os.sep) + os.sep):
+            return Path(resolved[len(root.rstrip(os.sep)) + 1 :]).as_posix()
+        return Path(resolved).as_posix()
+
+    return source
 
 
 @dataclass(frozen=True)
@@ -110,6 +145,10 @@ def publish(
     """
     review = script.review
     folder = config.root / EPISODES / ident.slug
+    try:
+        note_touched(config.root, ident.slug)
+    except OSError as exc:
+        raise write_error(exc, config.root / TOUCHED) from exc
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -196,38 +235,84 @@ def show_artwork(config: ShowConfig) -> tuple[bytes, str]:
 
         data, mime = check_artwork(config.path(config.artwork))
         return data, "cover.png" if mime == "image/png" else "cover.jpg"
-    return show_cover(config.title), "cover.jpg"
+    return show_cover(config.title, cache_in=config.root), "cover.jpg"
 
 
 def collect_garbage(config: ShowConfig, records: Sequence[EpisodeRecord]) -> None:
     """Remove published files and episode folders that no record points at any more.
 
-    Called only after the feed that no longer lists them has been written.
+    Called only after the feed that no longer lists them has been written. Looks at the name
+    of every folder (a folder without a record goes) and inside the folders named in TOUCHED,
+    the only ones a render wrote into since the last collection.
     """
     episodes = config.root / EPISODES
+    touched = touched_folders(config.root)
     if not episodes.is_dir():
+        clear_touched(config.root)
         return
-    wanted: dict[str, set[str]] = {}
-    for r in records:
-        names = {RECORD_NAME}
-        for rel in (r.audio, r.cover, r.chapters_json, r.transcript_vtt, r.transcript_srt):
-            if rel:
-                names.add(Path(rel).name)
-        wanted[r.slug] = names
-    for folder in episodes.iterdir():
-        if not folder.is_dir() or folder.name.startswith("."):
-            continue
-        keep = wanted.get(folder.name)
-        if keep is None:
+    by_slug = {r.slug: r for r in records}
+    with os.scandir(episodes) as entries:
+        folders = [e.name for e in entries if e.is_dir() and not e.name.startswith(".")]
+    for name in folders:
+        folder = episodes / name
+        record = by_slug.get(name)
+        if record is None:
             if not (folder / RECORD_NAME).exists():  # a superseded slug or a killed first render
                 shutil.rmtree(folder, ignore_errors=True)
             continue
+        if name not in touched:
+            continue  # no render wrote here since its files were last collected
+        keep = {RECORD_NAME}
+        for rel in (
+            record.audio,
+            record.cover,
+            record.chapters_json,
+            record.transcript_vtt,
+            record.transcript_srt,
+        ):
+            if rel:
+                keep.add(Path(rel).name)
         for item in folder.iterdir():
             if item.is_file() and item.name not in keep:
                 # Garbage that cannot go now (a read-only folder) harms no one: the feed no
                 # longer lists it, and the next run tries again.
                 with contextlib.suppress(OSError):
                     item.unlink(missing_ok=True)
+    clear_touched(config.root)
+
+
+def note_touched(show_root: Path, slug: str) -> None:
+    """Name ``slug``'s folder in TOUCHED, durably, before a render writes into it."""
+    journal = show_root / TOUCHED
+    if slug in touched_folders(show_root):
+        return
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, slug.encode("utf-8") + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def touched_folders(show_root: Path) -> set[str]:
+    """The episode folders named in TOUCHED: written into since the last garbage collection."""
+    try:
+        text = (show_root / TOUCHED).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return set()
+    return {line for line in text.split("\n") if line and _is_folder_name(line)}
+
+
+def clear_touched(show_root: Path) -> None:
+    """Forget TOUCHED once its folders are collected."""
+    with contextlib.suppress(OSError):  # it stays: the next run collects those folders again
+        (show_root / TOUCHED).unlink(missing_ok=True)
+
+
+def _is_folder_name(name: str) -> bool:
+    # A damaged journal must not send the cleaning outside episodes/.
+    return name not in (".", "..") and "/" not in name and "\\" not in name and "\0" not in name
 
 
 def _put(folder: Path, stem: str, suffix: str, data: bytes) -> str:
