@@ -415,11 +415,11 @@ def figure_4(ctx: Context) -> list[Row]:
 
 
 def figure_5(ctx: Context) -> list[Row]:
+    from reviewcast.artwork import ART_CACHE
     from reviewcast.config import load_config
     from reviewcast.feed import write_feed
     from reviewcast.page import write_page
     from reviewcast.pipeline import find_reviews, plan
-    from reviewcast.artwork import ART_CACHE
     from reviewcast.publish import collect_garbage, show_artwork
     from reviewcast.records import load_records
 
