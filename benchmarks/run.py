@@ -13,7 +13,8 @@ each side's median is taken. Every command is a new process; every "cold" show i
 the repository's sample show (its show.toml and voices/) with an empty speech cache.
 
 Figures (issue 5):
-  1  the sample review, cold, `reviewcast render --jobs 1` ÷ bare tools          ≤ 1.5×
+  1  the sample review, cold, `reviewcast render` ÷ bare tools                   ≤ 1.5×
+     (row 1j: the same with --jobs 1, the render's own work on one core)
   2  the same after changing only the outro template ÷ bare tools                ≤ 0.5×
   3  N generated reviews, cold: --jobs 1 ÷ --jobs 2                               ≥ 1.8×
      and --jobs 2 ÷ bare tools two at a time (xargs -P2)                          ≤ 1.0×
@@ -207,7 +208,7 @@ def command_for(figure: str, ctx: Context, extra: str = "") -> str:
     parts = [".venv/bin/python benchmarks/run.py"]
     if ctx.quick:
         parts.append("--quick")
-    parts.append(f"--only {figure}")
+    parts.append(f"--only {figure.rstrip('j')}")
     if figure in ("3", "4") and not ctx.quick:
         parts.append(f"--reviews {ctx.reviews}")
     if ctx.repeat and not ctx.quick:
@@ -238,6 +239,7 @@ def figures_1_2(ctx: Context, wanted: set[str]) -> list[Row]:
     runs = ctx.repeats(5)
     bare: list[Run] = []
     cold: list[Run] = []
+    cold_one: list[Run] = []  # --jobs 1: one core for the render's own work
     outro: list[Run] = []
     body_dir = ctx.fresh("bare-sample")
     probe = make_show(ctx, "sample-probe")
@@ -254,30 +256,33 @@ def figures_1_2(ctx: Context, wanted: set[str]) -> list[Row]:
     packaged_outro = (ROOT / "src" / "reviewcast" / "templates" / "outro.txt.j2").read_text("utf-8")
     for i in range(runs):
         bare.append(run(["sh", str(BARE), str(body_dir)], body_dir, env=bare_env(ctx)))
+        cold_one.append(run(reviewcast("render", "--jobs", "1", "-q"), make_show(ctx, "sample-1")))
         show = make_show(ctx, "sample")
-        cold.append(run(reviewcast("render", "--jobs", "1", "-q"), show))
+        cold.append(run(reviewcast("render", "-q"), show))
         if "2" in wanted:
             templates = show / "templates"
             templates.mkdir(exist_ok=True)
             current = templates / "outro.txt.j2"
             source = current.read_text("utf-8") if current.exists() else packaged_outro
             current.write_text(source.rstrip("\n") + OUTRO_CHANGE + "\n", encoding="utf-8")
-            result = run(reviewcast("render", "--jobs", "1"), show)
+            result = run(reviewcast("render"), show)
             if not re.search(r"(?m)^1 rendered$", result.stdout):
                 raise BenchmarkError(f"changing the outro did not re-render:\n{result.stdout}")
             outro.append(result)
         say(
-            f"  run {i + 1}: bare {bare[-1].seconds:.2f} s, cold {cold[-1].seconds:.2f} s"
+            f"  run {i + 1}: bare {bare[-1].seconds:.2f} s, cold {cold[-1].seconds:.2f} s "
+            f"(--jobs 1: {cold_one[-1].seconds:.2f} s)"
             + (f", outro changed {outro[-1].seconds:.2f} s" if outro else "")
             + f"  ({loadavg()})"
         )
     b, b_cpu = median([r.seconds for r in bare]), median([r.cpu for r in bare])
     rows = []
     for figure, runs_of, what, limit in (
-        ("1", cold, f"sample review, cold, `reviewcast render --jobs 1` ({engine})", 1.5),
+        ("1", cold, f"sample review, cold, `reviewcast render` ({engine}; 2 cores)", 1.5),
+        ("1j", cold_one, f"sample review, cold, `reviewcast render --jobs 1` ({engine})", 1.5),
         ("2", outro, f"same review, only the outro template changed ({engine})", 0.5),
     ):
-        if figure not in wanted:
+        if figure.rstrip("j") not in wanted:
             continue
         t, cpu = median([r.seconds for r in runs_of]), median([r.cpu for r in runs_of])
         rows.append(

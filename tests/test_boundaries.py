@@ -353,21 +353,40 @@ def write_hostile_review(reviews: Path, stem: str, text: str, tracks: list[str])
 def through_the_stages(
     config: ShowConfig, review: Path, mp3: Path, records: list[EpisodeRecord]
 ) -> EpisodeRecord:
-    """read → tracks → script → (tiny audio) assemble → publish, as a render does; no engine."""
+    """read → tracks → script → (stand-in audio) → publish, as a render does; no engine."""
     from reviewcast.artwork import episode_cover
-    from reviewcast.audio import SpokenSegment, assemble
+    from reviewcast.audio import Assembled
+    from reviewcast.models import Chapter, Cue
     from reviewcast.pipeline import load_script
     from reviewcast.publish import episode_title, publish, show_artwork, source_id
 
     script = load_script(config, review)
     work = config.root / ".reviewcast" / "work"
     work.mkdir(parents=True, exist_ok=True)
-    pcm = work / "word.pcm"
-    pcm.write_bytes(b"\x10\x00\xf0\xff" * 200)
-    spoken = [SpokenSegment(s, None if s.kind == "cue" else pcm) for s in script.segments]
-    assembled = assemble(spoken, lambda _: b"\x00\x01" * 300, work / "episode.pcm")
     encoded = work / "episode.mp3"
     shutil.copy(mp3, encoded)
+    # each segment heard for a second, in order: the times are not what is tested here
+    captions = [
+        Cue(float(n), n + 0.9, s.text, s.kind)
+        for n, s in enumerate(script.segments)
+        if s.kind != "cue"
+    ]
+    starts = [(float(n), s) for n, s in enumerate(script.segments) if s.kind == "cue"]
+    end = float(len(script.segments))
+    marks = [(0.0, "Intro", None)] + [
+        (t, s.text, s.track.number if s.track else None) for t, s in starts
+    ]
+    chapters = [
+        Chapter(
+            title,
+            t,
+            marks[i + 1][0] if i + 1 < len(marks) else end,
+            number,
+            "intro" if i == 0 else "track",
+        )
+        for i, (t, title, number) in enumerate(marks)
+    ]
+    assembled = Assembled(encoded, 44100, int(end * 44100), tuple(chapters), tuple(captions))
     source = source_id(config, review)
     title = episode_title(script.review)
     ident = identity(config, source, title, records)

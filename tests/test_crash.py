@@ -2,10 +2,10 @@
 
 The show has three reviews: A published and unchanged, B published and changed (so a kill can
 interrupt the re-render of a published episode), C new. A render therefore reads, synthesises,
-assembles, encodes, tags and publishes B and C, then writes the page and the feed and collects
-garbage. Each kill is followed by checks of what a subscriber would see at that instant, then by
-a plain `reviewcast render` that must finish the work and leave the show byte-identical to an
-uninterrupted render, with no temporary files and no lock behind.
+levels and encodes (in pieces), tags and publishes B and C, then writes the page and the feed
+and collects garbage. Each kill is followed by checks of what a subscriber would see at that
+instant, then by a plain `reviewcast render` that must finish the work and leave the show
+byte-identical to an uninterrupted render, with no temporary files and no lock behind.
 
 The render runs in a child process through ``drive()`` below, which calls the real command line
 (``reviewcast.cli.main(["render", ...])``) after wrapping a few stage functions so that each
@@ -62,10 +62,10 @@ pytestmark = pytest.mark.slow
 #: (module, function, stage) wrapped in the child so that each stage logs its start and end.
 HOOKS = (
     ("reviewcast.pipeline", "load_script", "reading"),
-    ("reviewcast.pipeline", "speak", "synthesis"),
+    ("reviewcast.pipeline", "render_episode", "synthesis"),  # sentences, levelling, encoding
     ("reviewcast.speak", "_spoken", "sentence"),
-    ("reviewcast.pipeline", "_assemble", "assembling"),
-    ("reviewcast.pipeline", "encode", "encoding"),
+    ("reviewcast.audio", "_level_into", "assembling"),  # a piece's sounds levelled into PCM
+    ("reviewcast.audio", "_encode_piece", "encoding"),  # a piece encoded (in a thread)
     ("reviewcast.pipeline", "publish", "publishing"),
     ("reviewcast.publish", "write_tags", "tagging"),
     ("reviewcast.publish", "_move_in", "moving-audio"),
@@ -127,7 +127,7 @@ def drive() -> None:
 
 def temporary_label(target: Path) -> str:
     """A stable name for what an atomic write is writing: 'cache', 'episode.json', 'feed.xml'."""
-    if target.parent.parent.name == "speech":
+    if target.parent.parent.name in ("speech", "pieces", "art") or target.suffix == ".art":
         return "cache"
     return re.sub(r"-[0-9a-f]{10}(?=\.)", "", target.name)
 
@@ -393,9 +393,9 @@ POINTS = [
     "written:cache:2",  # a cache entry complete, not yet renamed
     "enter:assembling:1",
     "enter:encoding:1",
-    "leave:encoding:1",  # B's MP3 in the work folder, its cover being drawn
+    "leave:encoding:1",  # B's first piece encoded and cached, the rest still to come
     "enter:reading:2",
-    "enter:sentence:13",  # C's synthesis
+    "enter:sentence:9",  # C's synthesis, while its first piece is being encoded
     "enter:encoding:2",
     "enter:publishing:1",
     "enter:tagging:1",
@@ -511,7 +511,7 @@ def test_kill_leaves_no_worker_processes(shows: Fixture, tmp_path: Path) -> None
     )
     work = show / ".reviewcast" / "work"
     deadline = time.monotonic() + 60
-    while not list(work.glob("*/episode.pcm")):  # a worker is assembling
+    while not list(work.glob("*/piece-*.pcm")):  # a worker is levelling a piece
         assert proc.poll() is None and time.monotonic() < deadline, "no worker started"
         time.sleep(0.01)
     workers = descendants(proc.pid)

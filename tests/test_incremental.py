@@ -178,7 +178,7 @@ def test_cache_clear_command(show: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert run(show) == 0
     assert SpeechCache(show / CACHE_DIR).size() > 0
     assert main(["cache", "clear", "--show", str(show)]) == 0
-    assert "cleared the speech cache" in capsys.readouterr().out
+    assert "cleared the cache" in capsys.readouterr().out
     assert SpeechCache(show / CACHE_DIR).size() == 0
 
 

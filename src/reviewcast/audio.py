@@ -1,19 +1,28 @@
-"""Spoken segments + cues → one loudness-normalised MP3, with chapter times and caption timings.
+"""Spoken segments + cues → one loudness-normalised MP3, encoded in cached pieces, with chapter
+times and caption timings.
 
-Assembly streams: each segment's PCM is copied from its cache file into one raw PCM file with the
-pauses between, so memory does not grow with the episode's length (pydub's ``+`` would hold every
-copy and is quadratic over many segments). ffmpeg then measures and encodes from that file.
+Each sound (a sentence, a cue) is levelled on its own in NumPy (``dsp``: measured, compressed,
+brought to the show's loudness, limited), so that no part of the episode's sound depends on
+another part. The episode is then cut into pieces at its pauses (intro, review in parts, outro);
+each piece is one ffmpeg run (a 2× oversampled limiter catches what lies between samples, then
+LAME) and is cached by what made it. The pieces' frames are joined end to end. A render after a
+change to the outro template re-encodes the outro's piece and copies the rest; a render of a new
+review levels each sentence while ffmpeg encodes the piece before.
 
-Loudness (Apple: −16 LUFS integrated, true peak ≤ −1 dBTP). eSpeak speaks at about −21 LUFS with
-peaks at 0 dBFS: a gain plus a limiter alone stops near −17, so the chain compresses first, then
-applies a measured gain, then a 4× oversampled limiter (an approximation of a true-peak limiter),
-then checks the encoded MP3 and corrects once if the encoder moved it.
+Memory does not grow with the episode's length: sounds are levelled one at a time (in windows,
+for a long one) and pieces stream through files.
+
+Loudness (Apple: −16 LUFS integrated, true peak ≤ −1 dBTP): every sound is brought to the show's
+loudness by BS.1770 measurement, so the whole lands there too; tests/test_audio.py measures the
+MP3s with ffmpeg's ebur128.
 """
 
 from __future__ import annotations
 
 import errno
 import functools
+import hashlib
+import json
 import math
 import os
 import re
@@ -21,12 +30,14 @@ import shutil
 import subprocess
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import numpy as np
 
+from reviewcast import dsp
 from reviewcast.config import ShowConfig
 from reviewcast.errors import AudioError
 from reviewcast.fsutil import write_error
@@ -35,39 +46,6 @@ from reviewcast.models import Chapter, ChapterKind, Cue, Segment
 WORK_RATE = 22050  # eSpeak's and piper's rate: segments are assembled at it, encoded at the show's
 SAMPLE_WIDTH = 2
 MAX_CUE_SECONDS = 2.0
-# Speech is brought near this level before compression, so the compressor's fixed threshold
-# works the same for quiet and loud engines.
-PRE_COMPRESSION_LUFS = -21.0
-COMPRESSOR = "acompressor=threshold=-30dB:ratio=4:attack=5:release=120:knee=6"
-LIMITER_HEADROOM_DB = 2.0  # the limiter's ceiling sits this far below the true-peak target
-LOUDNESS_TOLERANCE = 0.6  # re-encode once when the MP3 lands further than this from target
-MP3_ALLOWANCE = 0.5  # dB the limiter and the MP3 encoder's low-pass take off the loudness
-
-
-@dataclass(frozen=True)
-class SpokenSegment:
-    """A segment with its audio: raw s16le mono PCM at WORK_RATE (None for cues)."""
-
-    segment: Segment
-    pcm: Path | None
-
-
-@dataclass(frozen=True)
-class Assembled:
-    """The episode's raw audio and the times of everything in it."""
-
-    pcm: Path
-    sample_rate: int
-    samples: int
-    chapters: tuple[Chapter, ...]
-    captions: tuple[Cue, ...]
-    #: RMS level of the speech alone (no pauses, no cues), in dBFS. Engines trim their
-    #: silences, so this tracks integrated loudness closely (eSpeak: −21.0 dBFS, −20.8 LUFS).
-    speech_dbfs: float = -21.0
-
-    @property
-    def duration(self) -> float:
-        return self.samples / self.sample_rate
 
 
 @dataclass(frozen=True)
@@ -230,75 +208,428 @@ def pcm_dbfs(pcm: bytes) -> float:
     return 20 * math.log10(rms / 32768) if rms > 0 else -math.inf
 
 
-# -- assembly ---------------------------------------------------------------------------------
+# -- the episode, in pieces --------------------------------------------------------------------
 
 CueSound = Callable[[Segment], bytes]
 
+#: Bump when the levelling or the encoder's settings change what a piece sounds like: cached
+#: pieces made by the old chain are then no longer found.
+CHAIN_VERSION = "2"
+#: LAME's encoder delay (576) plus the MP3 decoder's (529): a piece's audio starts this many
+#: samples (at the output rate) into its MP3. Pieces carry no LAME tag, so no player trims it.
+MP3_DELAY = 1105
+#: Cut the review into a new piece before a track's cue once a piece holds this many words,
+#: and anywhere between sentences past MAX_PIECE_WORDS.
+PIECE_WORDS = 120
+MAX_PIECE_WORDS = 300
+#: Segments are levelled in windows of at most this long, so memory stays flat for any length.
+LEVEL_WINDOW_SECONDS = 30.0
+CUE_BELOW_LU = 3.0  # the built-in chime and cue sounds sit this far under the voice
+LIMITER_HEADROOM_DB = 2.0  # the limiters' ceiling sits this far below the true-peak target
+TRUE_PEAK_MARGIN = 0.2  # dB under the limit a decoded piece must peak (meters differ by ~0.1)
+MP3_ALLOWANCE = 0.5  # LU the oversampled limiter and LAME take off (measured): pieces go louder
 
-def assemble(
-    spoken: Sequence[SpokenSegment],
-    cue_sound: CueSound,
-    out_pcm: Path,
-    *,
-    rate: int = WORK_RATE,
-) -> Assembled:
-    """Stream the segments, their pauses and the cues into ``out_pcm``; time everything."""
-    position = 0  # in samples
-    energy = [0.0, 0.0]  # sum of squares and count of speech samples
-    captions: list[Cue] = []
-    track_starts: list[tuple[float, Segment]] = []
-    outro_start: float | None = None
+
+@dataclass(frozen=True)
+class Item:
+    """One thing heard, in order: a spoken segment or a cue, and how to get its sound.
+
+    ``key`` names the sound (the speech cache's key, or the cue's), so a piece can be found in
+    the cache without synthesising anything; ``sound`` makes or fetches the raw PCM (s16le mono
+    at WORK_RATE) only when the piece must be encoded.
+    """
+
+    segment: Segment
+    key: str
+    sound: Callable[[], bytes]
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """The episode's MP3 (untagged) and the times of everything in it."""
+
+    mp3: Path
+    sample_rate: int
+    samples: int  # what a player decodes, LAME's delays included
+    chapters: tuple[Chapter, ...]
+    captions: tuple[Cue, ...]
+    pieces: int = 1
+    reused: int = 0  # pieces taken from the cache instead of encoded
+
+    @property
+    def duration(self) -> float:
+        return self.samples / self.sample_rate
+
+
+class PieceCache(Protocol):
+    def get(self, key: str) -> Path | None: ...
+
+    def put(self, key: str, data: bytes) -> Path: ...
+
+
+@dataclass(frozen=True)
+class PieceAudio:
+    """An encoded piece in the cache: a file of a small header (its layout) and MP3 frames."""
+
+    path: Path
+    offset: int  # where the MP3 frames start in the file
+    lengths: tuple[int, ...]  # each sound's length in work samples (pauses follow the script)
+    samples: int  # what a decoder makes of its frames, at the output rate
+    reused: bool = False
+
+
+def split_pieces(items: Sequence[Item]) -> list[list[Item]]:
+    """Cut the episode where its sound may change alone: between the intro, the review and the
+    outro, and inside the review before a track's cue (or any sentence, when long)."""
+
+    def section(item: Item) -> str:
+        return item.segment.kind if item.segment.kind in ("intro", "outro") else "body"
+
+    pieces: list[list[Item]] = []
+    words = 0
+    for item in items:
+        seg = item.segment
+        if pieces and (
+            section(item) != section(pieces[-1][-1])
+            or (seg.kind == "cue" and words >= PIECE_WORDS)
+            or words >= MAX_PIECE_WORDS
+        ):
+            pieces.append([])
+            words = 0
+        if not pieces:
+            pieces.append([])
+        pieces[-1].append(item)
+        words += len(seg.text.split()) if seg.kind != "cue" else 0
+    return pieces
+
+
+def piece_key(items: Sequence[Item], config: ShowConfig) -> str:
+    """What makes a piece's MP3: its sounds and pauses, the levels, the encoder."""
+    exe = Path(ffmpeg_exe())
     try:
-        out = out_pcm.open("wb")
-    except OSError as exc:
-        raise write_error(exc, out_pcm) from exc
-    with out:
-        for item in spoken:
-            seg = item.segment
-            start = position
-            if seg.kind == "cue":
-                data = cue_sound(seg)  # cues are capped at 2 s by their loader; clips are longer
-                track_starts.append((start / rate, seg))
-                position += _write(out, data, out_pcm)
-            else:
-                if item.pcm is None:
-                    raise AudioError(f"no audio for the {seg.kind} segment {seg.text[:40]!r}")
-                position += _copy(item.pcm, out, energy, out_pcm)
-                if seg.kind == "outro" and outro_start is None:
-                    outro_start = start / rate
-                captions.append(Cue(start / rate, position / rate, seg.text, seg.kind))
-            silence = round(seg.pause_after * rate)
-            position += _write(out, bytes(silence * SAMPLE_WIDTH), out_pcm)
-    duration = position / rate
-    mean_square = energy[0] / energy[1] if energy[1] else 0.0
-    return Assembled(
-        pcm=out_pcm,
-        sample_rate=rate,
-        samples=position,
-        chapters=_chapters(track_starts, outro_start, duration),
-        captions=tuple(captions),
-        speech_dbfs=10 * math.log10(mean_square / 32768**2) if mean_square > 0 else -math.inf,
+        stat = exe.stat()
+        encoder = f"{exe}:{stat.st_size}:{stat.st_mtime_ns}"
+    except OSError:
+        encoder = str(exe)
+    head = (
+        f"{CHAIN_VERSION}|{config.loudness}|{config.true_peak}|{config.sample_rate}|"
+        f"{config.bitrate}|{encoder}"
     )
+    h = hashlib.sha256(head.encode())
+    for item in items:
+        pause = round(item.segment.pause_after * WORK_RATE)
+        h.update(f"\x1e{item.segment.kind}\x1f{item.key}\x1f{pause}".encode())
+    return h.hexdigest()
 
 
-def _write(out: BinaryIO, data: bytes, target: Path) -> int:
+def render_episode(
+    items: Sequence[Item],
+    config: ShowConfig,
+    out_mp3: Path,
+    cache: PieceCache,
+    *,
+    encoders: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> Assembled:
+    """Level every sound, encode the pieces not cached, join them into ``out_mp3``; time it all.
+
+    Up to ``encoders`` pieces are encoded (by ffmpeg, each watched by a thread of this process)
+    while this thread goes on synthesising and levelling the next piece. Pieces are MP3 frames
+    joined end to end: each begins at a silence (a pause or the start) with LAME's bit reservoir
+    empty, so the join is exact, and only the decoders' delay (MP3_DELAY) is heard between.
+    """
+    if not any(item.segment.kind != "cue" for item in items):
+        raise AudioError("the episode has nothing to say")
+    pieces = split_pieces(items)
+    made: list[PieceAudio | Future[PieceAudio]] = []
+    done = 0
+    pool = ThreadPoolExecutor(max_workers=max(1, encoders), thread_name_prefix="encode")
+    try:
+        for number, piece in enumerate(pieces):
+            key = piece_key(piece, config)
+            found = cache.get(key)
+            cached = _read_piece(found) if found is not None else None
+            if cached is not None:
+                made.append(cached)
+            else:
+                pcm = out_mp3.parent / f"piece-{number}.pcm"
+                lengths = _level_into(piece, config, pcm, done, len(items), progress)
+                made.append(pool.submit(_encode_piece, pcm, key, lengths, config, cache))
+            done += len(piece)
+            if progress:
+                progress(done, len(items))
+        audio = [m.result() if isinstance(m, Future) else m for m in made]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return _join(pieces, audio, config, out_mp3)
+
+
+def _level_into(
+    piece: Sequence[Item],
+    config: ShowConfig,
+    pcm_path: Path,
+    done: int,
+    total: int,
+    progress: Callable[[int, int], None] | None,
+) -> list[int]:
+    """Write the piece's levelled PCM (sounds and pauses); return each sound's length.
+
+    Each sound is levelled to the show's loudness (cues a little under it); then the piece as a
+    whole, pauses included, is measured and every sound moved by the same small gain, because
+    400 ms blocks that straddle a pause measure quieter than the speech on either side.
+    """
+    ceiling = config.true_peak - LIMITER_HEADROOM_DB
+    window = int(LEVEL_WINDOW_SECONDS * WORK_RATE) * SAMPLE_WIDTH
+    sounds: list[bytes] = []
+    levelled: list[list[dsp.Levelled]] = []
+    for item in piece:
+        seg = item.segment
+        raw = item.sound()
+        if len(raw) % SAMPLE_WIDTH:
+            raise AudioError(f"the {seg.kind} segment's audio has an odd number of bytes")
+        cue = seg.kind == "cue"
+        target = config.loudness - (CUE_BELOW_LU if cue else 0.0)
+        sounds.append(raw)
+        levelled.append(
+            [
+                dsp.analyse(
+                    dsp.to_float(raw[at : at + window]),
+                    WORK_RATE,
+                    target=target,
+                    ceiling_db=ceiling,
+                    compress=not cue,
+                )
+                for at in range(0, len(raw), window)
+            ]
+        )
+        done += 1
+        if progress:
+            progress(done, total)
+    pauses = [dsp.silence_blocks(item.segment.pause_after) for item in piece]
+    goal = config.loudness + MP3_ALLOWANCE
+    for _ in range(4):  # the limiter answers a raise by taking a little back: converge
+        whole = dsp.blocks_loudness(
+            np.concatenate(
+                [
+                    b
+                    for parts, pause in zip(levelled, pauses, strict=True)
+                    for b in (*(p.weighted() for p in parts), pause)
+                ]
+            ),
+            dsp.blocks_size(WORK_RATE),
+        )
+        if whole == -math.inf or abs(goal - whole) < 0.05:
+            break
+        levelled = [
+            [p.shifted(goal - whole, ceiling) if p.loudness != -math.inf else p for p in parts]
+            for parts in levelled
+        ]
+    lengths = []
+    try:
+        out = pcm_path.open("wb")
+    except OSError as exc:
+        raise write_error(exc, pcm_path) from exc
+    with out:
+        for item, raw, parts in zip(piece, sounds, levelled, strict=True):
+            for n, part in enumerate(parts):
+                x = dsp.to_float(raw[n * window : (n + 1) * window])
+                _write(out, dsp.to_pcm(dsp.apply_curve(x, part.curve, part.size)), pcm_path)
+            lengths.append(len(raw) // SAMPLE_WIDTH)
+            silence = round(item.segment.pause_after * WORK_RATE)
+            _write(out, bytes(silence * SAMPLE_WIDTH), pcm_path)
+    return lengths
+
+
+def _write(out: BinaryIO, data: bytes, target: Path) -> None:
     try:
         out.write(data)
     except OSError as exc:  # the disk filled up under the work file
         raise write_error(exc, target) from exc
-    return len(data) // SAMPLE_WIDTH
 
 
-def _copy(pcm: Path, out: BinaryIO, energy: list[float], target: Path) -> int:
-    samples = 0
-    with pcm.open("rb") as src:
-        while chunk := src.read(1 << 20):
-            if len(chunk) % SAMPLE_WIDTH:
-                raise AudioError("segment audio has an odd number of bytes", path=pcm)
-            values = np.frombuffer(chunk, dtype="<i2").astype(np.float64)
-            energy[0] += float(np.dot(values, values))
-            energy[1] += values.size
-            samples += _write(out, chunk, target)
+def _encode_piece(
+    pcm: Path, key: str, lengths: Sequence[int], config: ShowConfig, cache: PieceCache
+) -> PieceAudio:
+    """Encode a piece, check its true peak as a player will decode it, cache it.
+
+    LAME's quantisation noise lifts peaks by up to 2.5 dB at 64 kbit/s, unpredictably, so the
+    decoded MP3 is measured; a piece over the limit is encoded again with the limiter's ceiling
+    lowered by the excess (twice at most; almost always not at all).
+    """
+    mp3 = pcm.with_suffix(".mp3")
+    ceiling = config.true_peak - LIMITER_HEADROOM_DB
+    for _attempt in range(3):
+        _run_encoder(pcm, mp3, config, ceiling)
+        peak = decoded_true_peak(mp3)
+        if peak <= config.true_peak - TRUE_PEAK_MARGIN:
+            break
+        ceiling -= peak - config.true_peak + TRUE_PEAK_MARGIN + 0.2
+    data = mp3.read_bytes()
+    samples = mp3_samples(data, config.sample_rate)
+    header = json.dumps({"lengths": list(lengths), "samples": samples}).encode()
+    path = cache.put(key, PIECE_MAGIC + len(header).to_bytes(4, "big") + header + data)
+    pcm.unlink(missing_ok=True)
+    mp3.unlink(missing_ok=True)
+    return PieceAudio(path, 8 + len(header), tuple(lengths), samples)
+
+
+def _run_encoder(pcm: Path, mp3: Path, config: ShowConfig, ceiling: float) -> None:
+    """ffmpeg: a 2× oversampled limiter for what lies between samples, then LAME."""
+    rate = config.sample_rate
+    chain = ",".join(
+        [
+            f"aresample={2 * rate}",
+            f"alimiter=limit={10 ** (ceiling / 20):.4f}:attack=1:release=40:level=false"
+            ":latency=true",
+            f"aresample={rate}",
+        ]
+    )
+    run_ffmpeg(
+        [
+            "-y",
+            *_raw_input(pcm, WORK_RATE),
+            "-af",
+            chain,
+            "-ac",
+            "1",
+            "-ar",
+            str(rate),
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            f"{config.bitrate}k",
+            "-write_xing",  # no LAME tag: players must not trim the delays of a piece
+            "0",
+            "-map_metadata",
+            "-1",
+            "-fflags",
+            "+bitexact",
+            "-flags:a",
+            "+bitexact",
+            "-id3v2_version",
+            "0",
+            "-write_id3v1",
+            "0",
+            "-f",
+            "mp3",
+            str(mp3),
+        ]
+    )
+
+
+def decoded_true_peak(path: Path) -> float:
+    """The true peak (dBTP) of an audio file as decoded, read in chunks: memory stays flat."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path)]
+    cmd += ["-ac", "1", "-f", "s16le", "-"]
+    peak = -math.inf
+    tail = b""
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        while chunk := proc.stdout.read(1 << 20):
+            data = tail + chunk
+            data = data[: len(data) - len(data) % SAMPLE_WIDTH]
+            peak = max(peak, dsp.true_peak(np.frombuffer(data, dtype="<i2") / np.float32(32768)))
+            tail = data[-96:]  # the interpolator's reach, so no peak falls between chunks
+        err = proc.stderr.read() if proc.stderr else b""
+    if proc.returncode != 0:
+        raise AudioError(f"cannot decode the encoded piece: {err.decode(errors='replace')[-300:]}")
+    return peak
+
+
+PIECE_MAGIC = b"RCP1"
+
+
+def _read_piece(path: Path) -> PieceAudio | None:
+    """A cached piece, or None when the file is not a whole one (then it is encoded again)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+            if len(head) < 8 or head[:4] != PIECE_MAGIC:
+                return None
+            size = int.from_bytes(head[4:], "big")
+            layout = json.loads(fh.read(size))
+        offset = 8 + size
+        if path.stat().st_size <= offset:
+            return None
+        lengths = tuple(int(n) for n in layout["lengths"])
+        return PieceAudio(path, offset, lengths, int(layout["samples"]), reused=True)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _join(
+    pieces: Sequence[Sequence[Item]],
+    audio: Sequence[PieceAudio],
+    config: ShowConfig,
+    out_mp3: Path,
+) -> Assembled:
+    """Concatenate the pieces' frames and work out when each sound is heard."""
+    rate = config.sample_rate
+    position = 0  # in output samples: where the current piece starts
+    captions: list[Cue] = []
+    track_starts: list[tuple[float, Segment]] = []
+    outro_start: float | None = None
+    try:
+        out = out_mp3.open("wb")
+    except OSError as exc:
+        raise write_error(exc, out_mp3) from exc
+    with out:
+        for piece, made in zip(pieces, audio, strict=True):
+            if len(made.lengths) != len(piece):
+                raise AudioError(f"the cached piece {made.path} does not fit its script")
+            with made.path.open("rb") as src:
+                src.seek(made.offset)
+                try:
+                    shutil.copyfileobj(src, out)
+                except OSError as exc:
+                    raise write_error(exc, out_mp3) from exc
+            at = 0  # in work samples, inside the piece
+            for item, length in zip(piece, made.lengths, strict=True):
+                seg = item.segment
+                start = (position + MP3_DELAY) / rate + at / WORK_RATE
+                end = start + length / WORK_RATE
+                if seg.kind == "cue":
+                    track_starts.append((start, seg))
+                else:
+                    if seg.kind == "outro" and outro_start is None:
+                        outro_start = start
+                    captions.append(Cue(round(start, 3), round(end, 3), seg.text, seg.kind))
+                at += length + round(seg.pause_after * WORK_RATE)
+            position += made.samples
+    return Assembled(
+        mp3=out_mp3,
+        sample_rate=rate,
+        samples=position,
+        chapters=_chapters(track_starts, outro_start, position / rate),
+        captions=tuple(captions),
+        pieces=len(pieces),
+        reused=sum(1 for made in audio if made.reused),
+    )
+
+
+# MPEG audio frame headers: bitrates (kbit/s) by version and index, Layer III only.
+_BITRATES = {
+    1: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def mp3_samples(data: bytes, rate: int) -> int:
+    """The samples a decoder produces from Layer III frames (no tags), checked frame by frame."""
+    at = samples = 0
+    while at + 4 <= len(data):
+        h = int.from_bytes(data[at : at + 4], "big")
+        version = (h >> 19) & 3  # 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
+        if h >> 21 != 0x7FF or version == 1 or (h >> 17) & 3 != 1:
+            raise AudioError(f"not an MP3 frame at byte {at} of the encoder's output")
+        bitrate = _BITRATES[1 if version == 3 else 2][(h >> 12) & 15] * 1000
+        frame_rate = _RATES[version][(h >> 10) & 3]
+        per_frame = 1152 if version == 3 else 576
+        if frame_rate != rate or bitrate == 0:
+            raise AudioError(f"unexpected MP3 frame at byte {at}: {frame_rate} Hz, {bitrate} bit/s")
+        at += per_frame // 8 * bitrate // frame_rate + ((h >> 9) & 1)
+        samples += per_frame
     return samples
 
 
@@ -316,74 +647,6 @@ def _chapters(
         end = marks[i + 1][0] if i + 1 < len(marks) else duration
         chapters.append(Chapter(title, round(start, 3), round(end, 3), number, kind))
     return tuple(chapters)
-
-
-# -- loudness and encoding --------------------------------------------------------------------
-
-
-def encode(assembled: Assembled, config: ShowConfig, out_mp3: Path) -> Loudness:
-    """Compress, normalise, limit and encode ``assembled`` to MP3; return the MP3's loudness."""
-    source = _raw_input(assembled.pcm, assembled.sample_rate)
-    if assembled.speech_dbfs == -math.inf:
-        raise AudioError("the episode is silent: the speech engine produced no sound")
-    pre = PRE_COMPRESSION_LUFS - assembled.speech_dbfs
-    compressed = measure(source, f"volume={pre:.2f}dB,{COMPRESSOR}", peak=False)
-    gain = config.loudness - compressed.integrated + MP3_ALLOWANCE
-    ceiling = config.true_peak - LIMITER_HEADROOM_DB
-    result = _encode_once(source, config, out_mp3, pre, gain, ceiling)
-    miss = config.loudness - result.integrated
-    # Encode again only when the MP3 misses by more than a careful margin inside Apple's ±1.
-    if abs(miss) > LOUDNESS_TOLERANCE or result.true_peak > config.true_peak:
-        over = max(0.0, result.true_peak - config.true_peak)
-        result = _encode_once(source, config, out_mp3, pre, gain + miss, ceiling - over - 0.3)
-    return result
-
-
-def _encode_once(
-    source: list[str], config: ShowConfig, out_mp3: Path, pre: float, gain: float, ceiling: float
-) -> Loudness:
-    oversampled = 4 * config.sample_rate
-    chain = ",".join(
-        [
-            f"volume={pre:.2f}dB",
-            COMPRESSOR,
-            f"volume={gain:.2f}dB",
-            f"aresample={oversampled}",
-            f"alimiter=limit={10 ** (ceiling / 20):.4f}"
-            ":attack=1:release=60:level=false:latency=true",
-            f"aresample={config.sample_rate}",
-        ]
-    )
-    run_ffmpeg(
-        [
-            "-y",
-            *source,
-            "-af",
-            chain,
-            "-ac",
-            "1",
-            "-ar",
-            str(config.sample_rate),
-            "-c:a",
-            "libmp3lame",
-            "-b:a",
-            f"{config.bitrate}k",
-            "-map_metadata",
-            "-1",
-            "-fflags",
-            "+bitexact",
-            "-flags:a",
-            "+bitexact",
-            "-id3v2_version",
-            "0",
-            "-write_id3v1",
-            "0",
-            "-f",
-            "mp3",
-            str(out_mp3),
-        ]
-    )
-    return measure_file(out_mp3)
 
 
 def decode_mono(path: Path, rate: int) -> np.ndarray:

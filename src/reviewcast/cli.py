@@ -204,9 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "cache",
         cmd_cache,
-        "show or clear the speech cache",
-        "Synthesised speech is cached per sentence in .reviewcast/cache, so re-rendering after "
-        "a small change is fast. `cache` shows its size; `cache clear` empties it.",
+        "show or clear the cache",
+        "Synthesised speech (per sentence), encoded pieces of episodes and generated covers are "
+        "cached in .reviewcast/cache, so re-rendering after a small change is fast. `cache` "
+        "shows its size; `cache clear` empties it. The least recently used entries are removed "
+        "when it grows past cache_limit_mb.",
     )
     p.add_argument("action", nargs="?", choices=["info", "clear"], default="info")
 
@@ -382,17 +384,26 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    from reviewcast.speak import CACHE_DIR, SpeechCache
+    from reviewcast.speak import CACHE_ROOT, FileCache
 
     config = _config(args)
-    cache = SpeechCache(config.root / CACHE_DIR)
+    cache = FileCache(config.root / CACHE_ROOT)
     if args.action == "clear":
         freed = cache.clear()
-        print(f"cleared the speech cache ({freed / 1e6:.1f} MB)")
+        print(f"cleared the cache ({freed / 1e6:.1f} MB)")
     else:
+        parts = (
+            ", ".join(
+                f"{part.name} {FileCache(part).size() / 1e6:.1f} MB"
+                for part in sorted(cache.root.iterdir())
+                if part.is_dir()
+            )
+            if cache.root.is_dir()
+            else "empty"
+        )
         print(
-            f"speech cache: {cache.root} holds {cache.size() / 1e6:.1f} MB "
-            f"(limit {config.cache_limit_mb} MB)"
+            f"cache: {cache.root} holds {cache.size() / 1e6:.1f} MB ({parts}; "
+            f"limit {config.cache_limit_mb} MB)"
         )
     return EXIT_OK
 

@@ -91,7 +91,8 @@ class ShowConfig:
     )
     cache_limit_mb: int = _setting(
         1024,
-        "Size limit of the speech cache (.reviewcast/cache) in MB; least recently used go first.",
+        "Size limit of the cache (.reviewcast/cache: speech, encoded pieces, covers) in MB; "
+        "least recently used go first.",
     )
     # Tables: they come last in show.toml, after every plain setting.
     reviewer_voices: tuple[tuple[str, str], ...] = _setting(

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewcast import __version__
-from reviewcast.audio import Assembled, SpokenSegment, assemble, builtin_cue, encode, load_sound
+from reviewcast.audio import Assembled, builtin_cue, load_sound, render_episode
 from reviewcast.config import ShowConfig
 from reviewcast.errors import FetchError, ReviewcastError, ReviewError
 from reviewcast.fsutil import atomic_write_bytes, remove_stale_temporaries
@@ -42,7 +42,7 @@ from reviewcast.publish import (
 from reviewcast.records import RECORD_NAME, load_records
 from reviewcast.reviews import SUPPORTED_EXTENSIONS, read_review
 from reviewcast.script import build_script
-from reviewcast.speak import CACHE_DIR, SpeechCache, speak
+from reviewcast.speak import CACHE_DIR, CACHE_ROOT, PIECES_DIR, FileCache, voice_items
 from reviewcast.speech import get_engine, load_preset
 from reviewcast.templates import template_sources
 from reviewcast.tracks import detect_tracks, resolve_tracklist
@@ -323,6 +323,7 @@ class Job:
     tracklist_file: Path | None
     show_art: bytes
     work: Path  # a fresh folder the worker may fill
+    encoders: int = 1  # ffmpeg processes this job may run at once (cores the render has spare)
 
 
 @dataclass(frozen=True)
@@ -330,9 +331,12 @@ class Rendered:
     """What a worker hands back: everything publish needs, files inside the job's work folder."""
 
     script: Script
-    assembled: Assembled
-    mp3: Path
+    assembled: Assembled  # its MP3 (untagged) is in the job's work folder
     cover: bytes
+
+    @property
+    def mp3(self) -> Path:
+        return self.assembled.mp3
 
 
 def render_audio(job: Job, progress: Callable[[str, int, int], None] | None = None) -> Rendered:
@@ -346,17 +350,20 @@ def render_audio(job: Job, progress: Callable[[str, int, int], None] | None = No
     config = job.config
     report("reading")
     script = load_script(config, job.path, tracklist_file=job.tracklist_file)
-    cache = SpeechCache(config.root / CACHE_DIR)
-    spoken = speak(script, cache, progress=lambda d, t: report("speaking", d, t))
-    report("assembling")
-    assembled = _assemble(config, spoken, job.work)
+    items = voice_items(script, FileCache(config.root / CACHE_DIR), _cue_source(config))
+    assembled = render_episode(
+        items,
+        config,
+        job.work / "episode.mp3",
+        FileCache(config.root / PIECES_DIR, ".piece"),
+        encoders=job.encoders,
+        progress=lambda d, t: report("speaking", d, t),
+    )
     report("encoding")
-    mp3 = job.work / "episode.mp3"
-    encode(assembled, config, mp3)
     cover = episode_cover(
         job.show_art, script.review.album, script.review.artist, cache_in=config.root
     )
-    return Rendered(script, assembled, mp3, cover)
+    return Rendered(script, assembled, cover)
 
 
 class InProcessExecutor(Executor):
@@ -458,7 +465,7 @@ def render(
         if any(o.record for o in outcomes):
             feed = _write_show(config, records, art, art_name)
         shutil.rmtree(config.root / WORK_DIR, ignore_errors=True)
-        SpeechCache(config.root / CACHE_DIR).prune(config.cache_limit_mb * 1024 * 1024)
+        FileCache(config.root / CACHE_ROOT).prune(config.cache_limit_mb * 1024 * 1024)
         report = RenderReport(tuple(outcomes), feed, len(records), interrupted, tuple(plans))
     if interrupted:
         raise RenderInterrupted(report)
@@ -487,7 +494,9 @@ def _run(
     work_root = config.root / WORK_DIR
     work_root.mkdir(parents=True, exist_ok=True)
     published = list(records)
-    executor = executor_factory(max(1, min(jobs, len(todo))))
+    workers = max(1, min(jobs, len(todo)))
+    executor = executor_factory(workers)
+    encoders = max(1, jobs - workers + 1)  # cores no worker uses go to a job's ffmpeg runs
     in_process = isinstance(executor, InProcessExecutor)
     futures: dict[Future[Rendered], tuple[Plan, Path]] = {}
     waiting = list(todo)
@@ -499,7 +508,7 @@ def _run(
         while waiting and len(futures) < in_flight:  # submitted and not yet published
             item = waiting.pop(0)
             work = Path(tempfile.mkdtemp(dir=work_root))
-            job = Job(config, item.path, tracklist_file, art, work)
+            job = Job(config, item.path, tracklist_file, art, work, encoders)
             if progress:
                 progress(item.path, "queued", 0, 0)
             if in_process and progress:
@@ -590,31 +599,31 @@ def _write_show(
     return feed
 
 
-def _assemble(config: ShowConfig, spoken: Sequence[SpokenSegment], work: Path) -> Assembled:
+def _cue_source(config: ShowConfig) -> Callable[[Segment], tuple[str, Callable[[], bytes]]]:
+    """Each cue's sound: the track's clip (clips/<title>.mp3), else the show's cue, else the
+    built-in chime; keyed by the file's bytes and the settings that shape it."""
     cue_file = config.path(config.cue) if config.cue else None
     clips = config.root / "clips"
-    voice_level: list[float] = []
 
-    def cue_sound(segment: Segment) -> bytes:
+    def source(segment: Segment) -> tuple[str, Callable[[], bytes]]:
         clip = clips / f"{segment.text}.mp3"
         if clip.is_file():
-            if not voice_level:
-                voice_level.append(_voice_level(spoken))
-            return load_sound(
-                clip, max_seconds=config.clip_seconds, fade=0.5, match_dbfs=voice_level[0]
-            )
+            key = _file_key("clip", clip, config.clip_seconds)
+            return key, lambda: load_sound(clip, max_seconds=config.clip_seconds, fade=0.5)
         if cue_file is not None:
-            return load_sound(cue_file)
-        return builtin_cue()
+            return _file_key("cue", cue_file), lambda: load_sound(cue_file)
+        return "builtin-chime-1", builtin_cue
 
-    return assemble(spoken, cue_sound, work / "episode.pcm")
+    return source
 
 
-def _voice_level(spoken: Sequence[SpokenSegment]) -> float:
-    from reviewcast.audio import pcm_dbfs
-
-    sample = next((s.pcm for s in spoken if s.pcm is not None and s.segment.kind == "review"), None)
-    return pcm_dbfs(sample.read_bytes()) if sample else -20.0
+def _file_key(kind: str, path: Path, *settings: object) -> str:
+    try:
+        with path.open("rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        digest = "unreadable"  # load_sound says why when the sound is wanted
+    return f"{kind}:{digest}:{settings!r}"
 
 
 def _feed_is_stale(config: ShowConfig) -> bool:

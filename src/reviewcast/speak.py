@@ -7,6 +7,7 @@ nothing at all.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -14,25 +15,30 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from reviewcast.audio import WORK_RATE, SpokenSegment, ffmpeg_exe, trim_silence
+from reviewcast.audio import WORK_RATE, Item, ffmpeg_exe, trim_silence
 from reviewcast.errors import EngineError
 from reviewcast.fsutil import atomic_write_bytes
-from reviewcast.models import Script
+from reviewcast.models import Script, Segment
 from reviewcast.speech import VoicePreset, get_engine
 
-CACHE_DIR = Path(".reviewcast") / "cache" / "speech"
+CACHE_ROOT = Path(".reviewcast") / "cache"
+CACHE_DIR = CACHE_ROOT / "speech"
+PIECES_DIR = CACHE_ROOT / "pieces"
 
-Progress = Callable[[int, int], None]
+#: A cue segment → its sound's key and a function that makes the sound.
+CueSource = Callable[[Segment], tuple[str, Callable[[], bytes]]]
 
 
-class SpeechCache:
-    """PCM files by content hash under ``root``."""
+class FileCache:
+    """Files by content hash under ``root`` (``root/ab/abcdef….suffix``), least recently used
+    pruned first. ``FileCache(show / CACHE_ROOT)`` sizes, prunes or clears every cache at once."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, suffix: str = ".pcm") -> None:
         self.root = root
+        self.suffix = suffix
 
     def path_for(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.pcm"
+        return self.root / key[:2] / f"{key}{self.suffix}"
 
     def get(self, key: str) -> Path | None:
         path = self.path_for(key)
@@ -44,18 +50,23 @@ class SpeechCache:
             return None
         return path
 
-    def put(self, key: str, pcm: bytes) -> Path:
+    def put(self, key: str, data: bytes) -> Path:
         path = self.path_for(key)
-        atomic_write_bytes(path, pcm, durable=False)  # 3–6 ms an fsync, per sentence
+        atomic_write_bytes(path, data, durable=False)  # 3–6 ms an fsync, per sentence
         return path
+
+    def _files(self) -> list[Path]:
+        if not self.root.is_dir():
+            return []
+        return [p for p in self.root.rglob("*") if p.is_file() and not p.name.startswith(".")]
 
     def size(self) -> int:
         """Bytes held."""
-        return sum(p.stat().st_size for p in self.root.glob("*/*.pcm"))
+        return sum(p.stat().st_size for p in self._files())
 
     def prune(self, limit: int) -> int:
         """Delete the least recently used entries until at most ``limit`` bytes remain."""
-        files = sorted(self.root.glob("*/*.pcm"), key=lambda p: p.stat().st_mtime_ns)
+        files = sorted(self._files(), key=lambda p: p.stat().st_mtime_ns)
         total = sum(p.stat().st_size for p in files)
         removed = 0
         for path in files:
@@ -73,44 +84,52 @@ class SpeechCache:
         return freed
 
 
+SpeechCache = FileCache
+
+
 def segment_key(engine_name: str, engine_version: str, preset: VoicePreset, text: str) -> str:
     """The cache key of one spoken segment."""
     material = "\x1f".join([engine_name, engine_version, preset.cache_key(), text])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
-def speak(
-    script: Script,
-    cache: SpeechCache,
-    *,
-    progress: Progress | None = None,
-) -> tuple[SpokenSegment, ...]:
-    """Synthesise (or fetch from the cache) every spoken segment of ``script``."""
-    out: list[SpokenSegment] = []
-    total = len(script.segments)
-    for done, segment in enumerate(script.segments, 1):
+def voice_items(script: Script, cache: FileCache, cue: CueSource) -> list[Item]:
+    """The script's sounds, in order, each named by its cache key and synthesised only if asked.
+
+    ``cue`` gives a cue segment's key and sound (the built-in chime, the show's cue file or the
+    track's clip).
+    """
+    items = []
+    for segment in script.segments:
         if segment.kind == "cue":
-            out.append(SpokenSegment(segment, None))
-        else:
-            preset = script.preset(segment.voice)
-            out.append(SpokenSegment(segment, _spoken(segment.say, preset, cache)))
-        if progress:
-            progress(done, total)
-    return tuple(out)
+            key, sound = cue(segment)
+            items.append(Item(segment, key, sound))
+            continue
+        preset = script.preset(segment.voice)
+        engine = get_engine(preset.engine)
+        key = segment_key(engine.name, engine.version(), preset, segment.say)
+        sound = functools.partial(_spoken, key, segment.say, preset, cache)
+        items.append(Item(segment, key, sound))
+    return items
 
 
-def _spoken(text: str, preset: VoicePreset, cache: SpeechCache) -> Path:
-    engine = get_engine(preset.engine)
-    key = segment_key(engine.name, engine.version(), preset, text)
+def _spoken(key: str, text: str, preset: VoicePreset, cache: FileCache) -> bytes:
+    """The sentence's PCM: from the cache, else synthesised (and cached)."""
     cached = cache.get(key)
     if cached is not None:
-        return cached
+        try:
+            return cached.read_bytes()
+        except OSError:  # pruned by another render since: make it again
+            pass
+    engine = get_engine(preset.engine)
     pcm = engine.synthesize(text, preset)
     if not pcm:
         raise EngineError(f"the '{engine.name}' engine returned no audio for {text[:60]!r}")
     if engine.sample_rate() != WORK_RATE:
         pcm = _resample(pcm, engine.sample_rate(), WORK_RATE)
-    return cache.put(key, trim_silence(pcm))
+    pcm = trim_silence(pcm)
+    cache.put(key, pcm)
+    return pcm
 
 
 def _resample(pcm: bytes, rate: int, target: int) -> bytes:
