@@ -1,7 +1,8 @@
 """The values that flow between the pipeline's stages. Small, frozen, and free of I/O.
 
 review file ─read─▶ Review ─tracks─▶ (Review, Tracklist, Tracks) ─script─▶ Script
-  ─speak─▶ SpokenSegment… ─assemble─▶ Assembled ─publish─▶ EpisodeRecord ─feed─▶ feed.xml
+  ─speak─▶ Item… (a sound and its cache key) ─level, encode in pieces─▶ Assembled (MP3 + times)
+  ─publish─▶ EpisodeRecord ─feed─▶ feed.xml
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The only module that knows the order of the stages. Read ``render`` to see the whole product:
 
-    read → tracklist → tracks → script → speak → assemble → encode   (a worker, per review)
+    read → tracklist → tracks → script → speak → level → encode in pieces   (a worker, per review)
       → publish (this process, one review at a time) → feed + page (once, at the end)
 
 Audio work runs behind a ``concurrent.futures.Executor`` (worker processes by default), so a
