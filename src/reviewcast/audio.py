@@ -305,21 +305,26 @@ def split_pieces(items: Sequence[Item]) -> list[list[Item]]:
 
 def piece_key(items: Sequence[Item], config: ShowConfig) -> str:
     """What makes a piece's MP3: its sounds and pauses, the levels, the encoder."""
-    exe = Path(ffmpeg_exe())
-    try:
-        stat = exe.stat()
-        encoder = f"{exe}:{stat.st_size}:{stat.st_mtime_ns}"
-    except OSError:
-        encoder = str(exe)
     head = (
         f"{CHAIN_VERSION}|{config.loudness}|{config.true_peak}|{config.sample_rate}|"
-        f"{config.bitrate}|{encoder}"
+        f"{config.bitrate}|{_encoder_identity()}"
     )
     h = hashlib.sha256(head.encode())
     for item in items:
         pause = round(item.segment.pause_after * WORK_RATE)
         h.update(f"\x1e{item.segment.kind}\x1f{item.key}\x1f{pause}".encode())
     return h.hexdigest()
+
+
+@functools.cache
+def _encoder_identity() -> str:
+    """The ffmpeg that encodes, by path, size and time: a new build makes new pieces."""
+    exe = Path(ffmpeg_exe())
+    try:
+        stat = exe.stat()
+    except OSError:
+        return str(exe)
+    return f"{exe}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def render_episode(
