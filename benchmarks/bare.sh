@@ -9,7 +9,8 @@
 # installed); it is called as: $BARE_SYNTH -w OUT.wav -f IN.txt
 set -eu
 dir=$1
-${BARE_SYNTH:-espeak-ng -v en-us} -w "$dir/raw.wav" -f "$dir/body.txt"
+# eval: BARE_SYNTH is a command line whose words may be quoted (a path with spaces)
+eval "${BARE_SYNTH:-espeak-ng -v en-us}" -w '"$dir/raw.wav"' -f '"$dir/body.txt"'
 integrated=$("$FFMPEG" -hide_banner -nostdin -nostats -i "$dir/raw.wav" -af ebur128 -f null - 2>&1 \
   | awk '$1 == "I:" { v = $2 } END { print v }')
 gain=$(awk -v i="$integrated" 'BEGIN { printf "%.2f", -16 - i }')
