@@ -273,6 +273,20 @@ def check_caller(engine: str, pid: int, thread: int) -> None:
 
 def list_voices(spec: str | None = None) -> list[EspeakVoice]:
     """eSpeak's voices (``spec="variant"`` lists the variants). Needs eSpeak started."""
+    if spec not in _listed:
+        found = _voices(spec)
+        if not found:  # eSpeak not started yet: nothing to keep
+            return []
+        _listed[spec] = found
+    return list(_listed[spec])
+
+
+# eSpeak reads its voice folders on every listing (6 ms; 0.15 s a review when each sentence
+# chose its voice), and they do not change while a process runs: list them once.
+_listed: dict[str | None, tuple[EspeakVoice, ...]] = {}
+
+
+def _voices(spec: str | None) -> tuple[EspeakVoice, ...]:
     cdll = load()
     spec_struct = None
     if spec is not None:
@@ -292,21 +306,24 @@ def list_voices(spec: str | None = None) -> list[EspeakVoice]:
             )
         )
         index += 1
-    return found
+    return tuple(found)
 
 
 def variant_names() -> list[str]:
     """The names accepted after ``+`` in a voice id (``gmw/en-us+f3``), as eSpeak spells them."""
-    cdll = load()
-    spec = ctypes.pointer(_Voice(languages=b"variant"))
-    array = cdll.espeak_ListVoices(spec)
-    names: list[str] = []
-    index = 0
-    while array[index]:
-        identifier = (array[index].contents.identifier or b"").decode("utf-8", "replace")
-        names.append(identifier.rsplit("/", 1)[-1])
-        index += 1
-    return names
+    if not _variants:
+        cdll = load()
+        spec = ctypes.pointer(_Voice(languages=b"variant"))
+        array = cdll.espeak_ListVoices(spec)
+        index = 0
+        while array[index]:
+            identifier = (array[index].contents.identifier or b"").decode("utf-8", "replace")
+            _variants.append(identifier.rsplit("/", 1)[-1])
+            index += 1
+    return list(_variants)
+
+
+_variants: list[str] = []  # listed once, as the voices are
 
 
 def current_voice() -> str | None:
