@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -321,7 +321,7 @@ class Job:
     config: ShowConfig
     path: Path
     tracklist_file: Path | None
-    show_art: bytes
+    show_art: bytes | None  # None: the show's generated cover, drawn (or read from its cache)
     work: Path  # a fresh folder the worker may fill
     encoders: int = 1  # ffmpeg processes this job may run at once (cores the render has spare)
 
@@ -350,20 +350,26 @@ def render_audio(job: Job, progress: Callable[[str, int, int], None] | None = No
     config = job.config
     report("reading")
     script = load_script(config, job.path, tracklist_file=job.tracklist_file)
-    items = voice_items(script, FileCache(config.root / CACHE_DIR), _cue_source(config))
-    assembled = render_episode(
-        items,
-        config,
-        job.work / "episode.mp3",
-        FileCache(config.root / PIECES_DIR, ".piece"),
-        encoders=job.encoders,
-        progress=lambda d, t: report("speaking", d, t),
-    )
-    report("encoding")
-    cover = episode_cover(
-        job.show_art, script.review.album, script.review.artist, cache_in=config.root
-    )
-    return Rendered(script, assembled, cover)
+
+    def draw_cover() -> bytes:
+        art = job.show_art if job.show_art is not None else show_artwork(config)[0]
+        album, artist = script.review.album, script.review.artist
+        return episode_cover(art, album, artist, cache_in=config.root)
+
+    # The cover is drawn while the episode is spoken (Pillow lets go of the GIL as it draws).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cover") as drawing:
+        cover = drawing.submit(draw_cover)
+        items = voice_items(script, FileCache(config.root / CACHE_DIR), _cue_source(config))
+        assembled = render_episode(
+            items,
+            config,
+            job.work / "episode.mp3",
+            FileCache(config.root / PIECES_DIR, ".piece"),
+            encoders=job.encoders,
+            progress=lambda d, t: report("speaking", d, t),
+        )
+        report("encoding")
+        return Rendered(script, assembled, cover.result())
 
 
 class InProcessExecutor(Executor):
@@ -449,7 +455,9 @@ def render(
             else:  # one killed after the feed but before removing superseded files
                 collect_garbage(config, records)
             return RenderReport(tuple(outcomes), feed, len(records), plans=tuple(plans))
-        art, art_name = show_artwork(config)
+        # The show's own artwork is checked before any work is done; a generated cover is drawn
+        # beside the first review's speech instead (render_audio).
+        art = show_artwork(config)[0] if config.artwork else None
         interrupted = False
         try:
             for outcome in _run(
@@ -463,7 +471,7 @@ def render(
             interrupted = True
         feed = None
         if any(o.record for o in outcomes):
-            feed = _write_show(config, records, art, art_name)
+            feed = _write_show(config, records, *show_artwork(config))
         shutil.rmtree(config.root / WORK_DIR, ignore_errors=True)
         FileCache(config.root / CACHE_ROOT).prune(config.cache_limit_mb * 1024 * 1024)
         report = RenderReport(tuple(outcomes), feed, len(records), interrupted, tuple(plans))
@@ -484,7 +492,7 @@ def _run(
     config: ShowConfig,
     todo: Sequence[Plan],
     records: Sequence[EpisodeRecord],
-    art: bytes,
+    art: bytes | None,
     tracklist_file: Path | None,
     jobs: int,
     executor_factory: ExecutorFactory,
