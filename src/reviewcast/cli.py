@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -38,6 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `reviewcast` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # NumPy's OpenBLAS starts a thread per core when it is imported, and they spin for ~80 ms of
+    # CPU; reviewcast's matrix products are small, and its cores are busy with ffmpeg and the
+    # other workers. Set before the commands import NumPy; the render's workers inherit it.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     logging.basicConfig(format="reviewcast: warning: %(message)s", level=logging.WARNING)
     if not hasattr(args, "command"):
         parser.print_help()
