@@ -128,13 +128,17 @@ def loudness(x: Signal, rate: int) -> float:
 
 def _blocks(values: Signal, size: int, reduce: str) -> Signal:
     """Per-block sum, mean or max of ``values`` (the last block padded with zeros)."""
-    count = -(-values.size // size)
-    padded = np.zeros(count * size)
-    padded[: values.size] = values
-    shaped = padded.reshape(count, size)
+    whole = values.size // size * size
+    shaped = values[:whole].reshape(-1, size)
+    rest = values[whole:]
     if reduce == "max":
-        return np.asarray(shaped.max(axis=1), dtype=np.float64)
+        out = shaped.max(axis=1, initial=0.0)
+        if rest.size:
+            out = np.append(out, max(0.0, float(rest.max())))
+        return np.asarray(out, dtype=np.float64)
     total = shaped.sum(axis=1)
+    if rest.size:
+        total = np.append(total, float(rest.sum()))
     return np.asarray(total / size if reduce == "mean" else total, dtype=np.float64)
 
 
@@ -372,19 +376,25 @@ def true_peak_blocks(
     waveform swings near the Nyquist frequency (a third as much work, for a first pass).
     """
     n = y.size - lead if length is None else length
-    magnitude = np.abs(y)
-    peaks = _blocks(magnitude[lead : lead + n], size, "max")
-    # candidate c stands for the points between c − 1 and c, and is looked at when either
-    # sample is loud; it is counted in c's block, so the sample before the span is looked at too
-    first = max(lead - 1, 0)
-    loud = np.flatnonzero(magnitude[first : lead + n] >= floor) + first
-    if extrema_only and loud.size:
-        left = magnitude[np.maximum(loud - 1, 0)]
-        right = magnitude[np.minimum(loud + 1, y.size - 1)]
-        here = magnitude[loud]
-        loud = loud[(here >= left) & (here >= right)]
-    candidates = np.unique(np.concatenate((loud, loud + 1)))
-    candidates = candidates[(candidates >= lead) & (candidates < lead + n)]
+    first = max(lead - 1, 0)  # the sample before the span: its point after is in block 0
+    magnitude = np.abs(y[first : lead + n + 1])  # and the one after, for the extrema
+    at = lead - first  # where the span starts in ``magnitude``
+    peaks = _blocks(magnitude[at : at + n], size, "max")
+    end = at + n  # loud samples among magnitude[:end]
+    loud = magnitude[:end] >= floor
+    if extrema_only:
+        here = magnitude[:end]
+        right = np.zeros(end)  # beyond ``y``: silence
+        right[: magnitude.size - 1] = magnitude[1 : end + 1]
+        loud[1:] &= here[1:] >= here[:-1]
+        loud &= here >= right
+    # candidate c stands for the points between c − 1 and c, looked at when either sample is
+    # loud and counted in c's block
+    near = loud[at:end].copy()
+    near[1:] |= loud[at : end - 1]
+    if at:
+        near[0] |= loud[at - 1]
+    candidates = np.flatnonzero(near) + lead
     if candidates.size == 0:
         return peaks
     between = _between_samples(y, candidates)
