@@ -69,11 +69,13 @@ def config(tmp_path: Path) -> ShowConfig:
     return config_from_mapping(tmp_path, {}, tmp_path / "show.toml")
 
 
-def render(items: list[Item], config: ShowConfig, tmp_path: Path, name: str) -> audio.Assembled:
+def render(
+    items: list[Item], config: ShowConfig, tmp_path: Path, name: str, encoders: int = 2
+) -> audio.Assembled:
     work = tmp_path / name
     work.mkdir()
-    cache = FileCache(tmp_path / "pieces", ".piece")
-    return render_episode(items, config, work / "episode.mp3", cache, encoders=2)
+    cache = FileCache(tmp_path / f"pieces-{encoders}", ".piece")
+    return render_episode(items, config, work / "episode.mp3", cache, encoders=encoders)
 
 
 def test_pieces_are_cut_between_intro_review_and_outro_and_before_cues_in_long_reviews() -> None:
@@ -168,9 +170,17 @@ def test_a_changed_outro_reencodes_only_the_outro_and_synthesises_nothing_else(
     assert third.chapters[:-1] == first.chapters[:-1]
 
 
+def test_one_thing_at_a_time_makes_the_same_episode(tmp_path: Path, config: ShowConfig) -> None:
+    """--jobs 1 speaks, levels and encodes each piece in turn in one thread: the same bytes."""
+    threaded = render(episode(), config, tmp_path, "a", encoders=2)
+    alone = render(episode(), config, tmp_path, "b", encoders=0)
+    assert alone.mp3.read_bytes() == threaded.mp3.read_bytes()
+    assert (alone.chapters, alone.captions) == (threaded.chapters, threaded.captions)
+
+
 def test_a_damaged_cached_piece_is_encoded_again(tmp_path: Path, config: ShowConfig) -> None:
     first = render(episode(), config, tmp_path, "a")
-    pieces = sorted((tmp_path / "pieces").rglob("*.piece"))
+    pieces = sorted((tmp_path / "pieces-2").rglob("*.piece"))
     assert len(pieces) == 3
     pieces[0].write_bytes(pieces[0].read_bytes()[:6])  # a torn file
     pieces[1].write_bytes(b"")  # a power cut before the data reached the disk

@@ -347,6 +347,7 @@ def render_episode(
     piece's sounds to one of ``encoders`` threads, which levels them (NumPy), encodes them (an
     ffmpeg process) and checks the MP3, while this thread speaks the next piece. At most
     ``encoders + 1`` pieces wait or work at once, so memory does not grow with the episode.
+    With ``encoders=0`` this thread does it all, one piece after another: one core's work.
     Pieces are MP3 frames joined end to end: each begins at a silence (a pause or the start)
     with LAME's bit reservoir empty, so the join is exact, and only the decoders' delay
     (MP3_DELAY) is heard between.
@@ -358,7 +359,7 @@ def render_episode(
     made: list[PieceAudio | Future[PieceAudio]] = []
     working: list[Future[PieceAudio]] = []
     done = 0
-    pool = ThreadPoolExecutor(max_workers=max(1, encoders), thread_name_prefix="encode")
+    pool = ThreadPoolExecutor(encoders, thread_name_prefix="encode") if encoders > 0 else None
     try:
         for number, piece in enumerate(pieces):
             key = piece_key(piece, config)
@@ -376,20 +377,24 @@ def render_episode(
                 done += 1
                 if progress:
                     progress(done, len(items))
+            pcm = out_mp3.parent / f"piece-{number}.pcm"
+            if pool is None:
+                made.append(_make_piece(piece, sounds, key, config, cache, pcm))
+                continue
             # Wait for a free hand before handing over more sound; a piece that failed
             # stops the episode now rather than after everything else is spoken.
-            while len(working) > max(1, encoders) - 1:
+            while len(working) >= encoders:
                 finished, _ = wait(working, return_when=FIRST_COMPLETED)
                 for future in finished:
                     future.result()
                 working = [f for f in working if not f.done()]
-            pcm = out_mp3.parent / f"piece-{number}.pcm"
             future = pool.submit(_make_piece, piece, sounds, key, config, cache, pcm)
             made.append(future)
             working.append(future)
         audio = [m.result() if isinstance(m, Future) else m for m in made]
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return _join(pieces, audio, config, out_mp3)
 
 

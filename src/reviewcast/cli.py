@@ -134,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="render N reviews at once in worker processes (default: the cores available)",
+        help="use N cores: N reviews at once in worker processes, or one review's pieces N "
+        "at a time (default: the cores available; 1: one thing at a time)",
     )
     p.add_argument("--force", action="store_true", help="re-render even unchanged reviews")
     p.add_argument(

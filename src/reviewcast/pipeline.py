@@ -323,7 +323,9 @@ class Job:
     tracklist_file: Path | None
     show_art: bytes | None  # None: the show's generated cover, drawn (or read from its cache)
     work: Path  # a fresh folder the worker may fill
-    encoders: int = 1  # ffmpeg processes this job may run at once (cores the render has spare)
+    # Threads that level and encode beside the one that speaks (cores the render has spare);
+    # 0: one thing at a time, on one core (--jobs 1).
+    encoders: int = 1
 
 
 @dataclass(frozen=True)
@@ -356,11 +358,9 @@ def render_audio(job: Job, progress: Callable[[str, int, int], None] | None = No
         album, artist = script.review.album, script.review.artist
         return episode_cover(art, album, artist, cache_in=config.root)
 
-    # The cover is drawn while the episode is spoken (Pillow lets go of the GIL as it draws).
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cover") as drawing:
-        cover = drawing.submit(draw_cover)
+    def speak() -> Assembled:
         items = voice_items(script, FileCache(config.root / CACHE_DIR), _cue_source(config))
-        assembled = render_episode(
+        return render_episode(
             items,
             config,
             job.work / "episode.mp3",
@@ -368,6 +368,15 @@ def render_audio(job: Job, progress: Callable[[str, int, int], None] | None = No
             encoders=job.encoders,
             progress=lambda d, t: report("speaking", d, t),
         )
+
+    if job.encoders == 0:  # one thing at a time
+        assembled = speak()
+        report("encoding")
+        return Rendered(script, assembled, draw_cover())
+    # The cover is drawn while the episode is spoken (Pillow lets go of the GIL as it draws).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cover") as drawing:
+        cover = drawing.submit(draw_cover)
+        assembled = speak()
         report("encoding")
         return Rendered(script, assembled, cover.result())
 
@@ -504,7 +513,9 @@ def _run(
     published = list(records)
     workers = max(1, min(jobs, len(todo)))
     executor = executor_factory(workers)
-    encoders = max(1, jobs - workers + 1)  # cores no worker uses go to a job's ffmpeg runs
+    # --jobs 1 is one core: each review speaks, levels and encodes in turn. Otherwise each job
+    # levels and encodes beside its speech, with the cores no worker uses.
+    encoders = 0 if jobs <= 1 else max(1, jobs - workers + 1)
     in_process = isinstance(executor, InProcessExecutor)
     futures: dict[Future[Rendered], tuple[Plan, Path]] = {}
     waiting = list(todo)
