@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import hashlib
+import importlib
 import logging
 import multiprocessing
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
@@ -510,6 +512,7 @@ def _run(
     """Render audio for each plan on the executor; publish each as it completes, in order."""
     work_root = config.root / WORK_DIR
     work_root.mkdir(parents=True, exist_ok=True)
+    threading.Thread(target=_import_publishing, name="prefetch", daemon=True).start()
     published = list(records)
     workers = max(1, min(jobs, len(todo)))
     executor = executor_factory(workers)
@@ -565,6 +568,19 @@ def _run(
         for future in futures:
             future.cancel()
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+#: Imported in a thread while the first review is spoken, not after its audio: 50 ms of
+#: imports (lxml, feedgen, the page's templates) that the speech's waits hide.
+_PUBLISHING = ("reviewcast.feed", "reviewcast.page", "reviewcast.artwork")
+
+
+def _import_publishing() -> None:
+    for name in _PUBLISHING:
+        try:
+            importlib.import_module(name)
+        except Exception:  # imported again where it is needed, which then says why
+            return
 
 
 def _as_user_error(exc: Exception, path: Path) -> ReviewcastError:

@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reviewcast.artwork import show_cover
 from reviewcast.audio import Assembled
 from reviewcast.config import ShowConfig
 from reviewcast.errors import AudioError
@@ -235,6 +234,8 @@ def show_artwork(config: ShowConfig) -> tuple[bytes, str]:
 
         data, mime = check_artwork(config.path(config.artwork))
         return data, "cover.png" if mime == "image/png" else "cover.jpg"
+    from reviewcast.artwork import show_cover  # Pillow: only when a cover is wanted
+
     return show_cover(config.title, cache_in=config.root), "cover.jpg"
 
 
