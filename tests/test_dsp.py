@@ -237,6 +237,11 @@ def test_limit_true_peak_holds_the_peaks_between_samples_under_the_ceiling() -> 
     assert dsp.true_peak(sample_limited) > CEILING + 1.5
     limited = dsp.limit_true_peak(x, result.curve, result.size, CEILING)
     assert dsp.true_peak(limited) <= CEILING + 0.05
+    # only the samples beside lowered blocks are computed again: the same as all of them
+    floor = 10 ** ((CEILING - dsp.TRUE_PEAK_SEARCH_DB) / 20)
+    peaks = dsp.true_peak_blocks(sample_limited, result.size, floor, extrema_only=True)
+    reduced = result.curve + dsp.limiter_curve(peaks, CEILING)
+    np.testing.assert_allclose(limited, dsp.apply_curve(x, reduced, result.size), atol=1e-15)
     # speech whose true peak is under the ceiling already comes back as the curve makes it
     quiet = speechlike(2.0, 22050, 3) * 0.3
     flat = np.zeros(-(-quiet.size // 22))
