@@ -224,9 +224,12 @@ CHAIN_VERSION = "3"
 #: samples (at the output rate) into its MP3. Pieces carry no LAME tag, so no player trims it.
 MP3_DELAY = 1105
 #: Cut the review into a new piece before a track's cue once a piece holds this many words,
-#: and anywhere between sentences past MAX_PIECE_WORDS.
-PIECE_WORDS = 120
-MAX_PIECE_WORDS = 300
+#: and anywhere between sentences past MAX_PIECE_WORDS. Small pieces (20–50 s of speech) reach
+#: the encoders early and leave little to encode after the last sentence is spoken: on two
+#: cores a cold render of the sample took 10 % less time than with pieces of 120–300 words,
+#: for 6 % more CPU (an ffmpeg start and a check per piece).
+PIECE_WORDS = 60
+MAX_PIECE_WORDS = 120
 #: Segments are levelled in windows of at most this long, so memory stays flat for any length.
 LEVEL_WINDOW_SECONDS = 30.0
 CUE_BELOW_LU = 3.0  # the built-in chime and cue sounds sit this far under the voice
