@@ -3,6 +3,7 @@ exercised end to end in test_render.py."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -176,6 +177,18 @@ def test_one_thing_at_a_time_makes_the_same_episode(tmp_path: Path, config: Show
     alone = render(episode(), config, tmp_path, "b", encoders=0)
     assert alone.mp3.read_bytes() == threaded.mp3.read_bytes()
     assert (alone.chapters, alone.captions) == (threaded.chapters, threaded.captions)
+
+
+@pytest.mark.parametrize("encoders", [0, 1, 2])
+def test_a_piece_that_fails_in_an_encoder_stops_the_episode_and_its_threads(
+    tmp_path: Path, config: ShowConfig, encoders: int
+) -> None:
+    items = episode()
+    items[3] = item("review", "about Init", speechlike(4.0, 3) + b"\x00", 0.7)  # odd bytes
+    before = threading.active_count()
+    with pytest.raises(AudioError, match="odd number of bytes"):
+        render(items, config, tmp_path, "a", encoders=encoders)
+    assert threading.active_count() == before
 
 
 def test_a_damaged_cached_piece_is_encoded_again(tmp_path: Path, config: ShowConfig) -> None:

@@ -227,6 +227,34 @@ def test_true_peak_blocks_of_a_span_are_those_of_the_whole_signal() -> None:
     np.testing.assert_allclose(span, whole[10:60], rtol=0, atol=1e-12)  # the same to rounding
 
 
+def brute_block_peaks(y: Signal, size: int, lead: int, length: int) -> Signal:
+    """Each block's peak, every sample and every 4× point before it looked at, one by one."""
+    filters = dsp._interpolators()
+    padded = np.concatenate((np.zeros(24), y, np.zeros(24)))
+    out = np.zeros(-(-length // size))
+    for c in range(lead, lead + length):
+        window = padded[c : c + 48]  # y[c - 24 : c + 24]: the points between c - 1 and c
+        value = max(abs(y[c]), float(np.max(np.abs(filters @ window))))
+        out[(c - lead) // size] = max(out[(c - lead) // size], value)
+    return out
+
+
+@pytest.mark.parametrize(("lead", "length"), [(0, 700), (1, 650), (24, 640), (30, 333)])
+def test_true_peak_blocks_match_looking_at_every_point(lead: int, length: int) -> None:
+    rng = np.random.default_rng(lead)
+    y = rng.standard_normal(lead + length + 24) * 0.2
+    y[lead - 1 if lead else 0] = 0.95  # the sample before the span: its point after counts
+    y[lead + 300] = -0.9
+    brute = brute_block_peaks(y, 22, lead, length)
+    found = dsp.true_peak_blocks(y, 22, 0.0, lead=lead, length=length)
+    np.testing.assert_allclose(found, brute, rtol=0, atol=1e-12)
+    if lead:  # a loud sample just before the span, a quieter one first in it: a floor between
+        y[lead] = 0.9  # them still looks between them, and finds the crest there
+        crest = brute_block_peaks(y, 22, lead, length)[0]
+        assert crest > 0.95
+        assert dsp.true_peak_blocks(y, 22, 0.94, lead=lead, length=length)[0] == crest
+
+
 def test_limit_true_peak_holds_the_peaks_between_samples_under_the_ceiling() -> None:
     """Sample-peak limiting leaves an fs/4 sine well over the ceiling between its samples."""
     n = np.arange(22050)
@@ -242,6 +270,19 @@ def test_limit_true_peak_holds_the_peaks_between_samples_under_the_ceiling() -> 
     peaks = dsp.true_peak_blocks(sample_limited, result.size, floor, extrema_only=True)
     reduced = result.curve + dsp.limiter_curve(peaks, CEILING)
     np.testing.assert_allclose(limited, dsp.apply_curve(x, reduced, result.size), atol=1e-15)
+    # bursts with quiet speech either side: the lowered blocks have edges on both sides
+    burst = speechlike(2.0, 22050, 5) * 0.2
+    for at in (3000, 20000, 33000):
+        burst[at : at + 400] += 0.8 * np.sin(2 * np.pi * n[:400] / 4 + math.pi / 4)
+    flat = np.full(-(-burst.size // 22), -1.0)
+    peaks = dsp.true_peak_blocks(dsp.apply_curve(burst, flat, 22), 22, floor, extrema_only=True)
+    reduction = dsp.limiter_curve(peaks, CEILING)
+    assert 0 < np.count_nonzero(reduction) < reduction.size // 4
+    np.testing.assert_allclose(
+        dsp.limit_true_peak(burst, flat, 22, CEILING),
+        dsp.apply_curve(burst, flat + reduction, 22),
+        atol=1e-15,
+    )
     # speech whose true peak is under the ceiling already comes back as the curve makes it
     quiet = speechlike(2.0, 22050, 3) * 0.3
     flat = np.zeros(-(-quiet.size // 22))

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from reviewcast import audio, dsp, mp3frames
+from reviewcast.config import ShowConfig, config_from_mapping
 from reviewcast.mp3frames import GRANULE_SAMPLES, FrameError
+from reviewcast.speak import FileCache
 
 from .test_dsp import pinkish, speechlike
 
@@ -60,14 +62,15 @@ def test_lowering_granules_scales_their_output_and_nothing_far_from_them(
     assert np.array_equal(lowered[93 * g :], original[93 * g :])
 
 
-def test_gains_never_go_below_zero_and_granules_must_exist(tmp_path: Path) -> None:
+def test_gains_never_go_below_zero_and_only_granules_that_exist_change(tmp_path: Path) -> None:
     data = bytearray(
         encode(speechlike(1.0, 44100, 1) * 0.5, 44100, tmp_path / "a.mp3").read_bytes()
     )
     mp3frames.lower_granules(data, {0: 300})
     assert mp3frames.global_gains(data)[0] == 0
-    with pytest.raises(FrameError, match="no granule"):
-        mp3frames.lower_granules(data, {len(mp3frames.global_gains(data)): 1})
+    before = bytes(data)
+    mp3frames.lower_granules(data, {-1: 1, len(mp3frames.global_gains(data)): 1})
+    assert bytes(data) == before  # granules beyond the stream's ends are passed over
 
 
 def test_streams_whose_gains_cannot_be_changed_are_refused(tmp_path: Path) -> None:
@@ -101,7 +104,8 @@ def test_overshoots_are_taken_down_by_a_few_granules(tmp_path: Path) -> None:
     assert before > limit + 0.3  # the case this exists for
     gains = mp3frames.global_gains(mp3.read_bytes())
 
-    assert audio._bring_under(mp3, limit) <= 0
+    first, left = audio._bring_under(mp3, limit)
+    assert first == pytest.approx(before - limit, abs=0.05) and left <= 0
     assert audio.decoded_true_peak(mp3) <= limit + 0.05  # our meter; ffmpeg's agrees:
     assert audio.measure_file(mp3).true_peak <= limit + 0.1
     after = mp3frames.global_gains(mp3.read_bytes())
@@ -119,3 +123,51 @@ def test_the_streamed_granule_peaks_match_the_whole_decoded_signal(tmp_path: Pat
         streamed = audio.decoded_peaks(mp3, block, low)
         whole = dsp.true_peak_blocks(decoded, block, low)
         np.testing.assert_allclose(streamed, whole, rtol=0, atol=1e-12)
+
+
+def test_a_stream_whose_gains_cannot_change_is_left_for_encoding_again(tmp_path: Path) -> None:
+    mp3 = encode(harsh(4.0, 44100, 5), 44100, tmp_path / "s.mp3", "-ac", "2")
+    original = mp3.read_bytes()
+    # (decoded to mono by ffmpeg, whose downmix puts the peaks near -4.3 dBTP)
+    first, left = audio._bring_under(mp3, -6.0)
+    assert first == left > 0  # said how far over it is, and changed nothing
+    assert mp3.read_bytes() == original
+
+
+def piece_pcm(tmp_path: Path) -> Path:
+    """A piece as _level_into leaves it: 22.05 kHz PCM under the limiter's ceiling (-3 dBFS)."""
+    pcm = tmp_path / "piece-0.pcm"
+    levelled, _ = dsp.level(harsh(6.0, 22050, 9) * 0.5, 22050, target=-15.5, ceiling_db=-3.0)
+    pcm.write_bytes(dsp.to_pcm(levelled))
+    return pcm
+
+
+def test_a_piece_the_gains_cannot_bring_under_is_encoded_behind_a_lower_limiter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = config_from_mapping(tmp_path, {}, tmp_path / "show.toml")
+    encoded: list[float | None] = []
+    real_encoder = audio._run_encoder
+
+    def run_encoder(pcm: Path, mp3: Path, config: ShowConfig, ceiling: float | None) -> None:
+        encoded.append(ceiling)
+        real_encoder(pcm, mp3, config, ceiling)
+
+    monkeypatch.setattr(audio, "_run_encoder", run_encoder)
+    monkeypatch.setattr(mp3frames, "lower_granules", lambda data, steps: None)  # no effect
+    monkeypatch.setattr(audio, "TRUE_PEAK_MARGIN", 2.0)  # a limit LAME's noise surely passes
+    piece = audio._encode_piece(piece_pcm(tmp_path), "k", [1], config, FileCache(tmp_path / "c"))
+    assert encoded[0] is None and encoded[1] is not None  # encoded again, behind the limiter
+    data = piece.path.read_bytes()[piece.offset :]
+    (tmp_path / "out.mp3").write_bytes(data)
+    assert audio.decoded_true_peak(tmp_path / "out.mp3") <= config.true_peak - 2.0 + 0.05
+
+
+def test_a_piece_still_over_the_limit_is_kept_and_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = config_from_mapping(tmp_path, {}, tmp_path / "show.toml")
+    monkeypatch.setattr(audio, "_bring_under", lambda mp3, limit: (0.8, 0.5))
+    piece = audio._encode_piece(piece_pcm(tmp_path), "k", [1], config, FileCache(tmp_path / "c"))
+    assert piece.path.is_file()
+    assert "over the show's limit of -1.0 dBTP" in caplog.text

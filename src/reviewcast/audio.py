@@ -25,6 +25,7 @@ import errno
 import functools
 import hashlib
 import json
+import logging
 import math
 import os
 import re
@@ -47,6 +48,8 @@ from reviewcast.config import ShowConfig
 from reviewcast.errors import AudioError
 from reviewcast.fsutil import write_error
 from reviewcast.models import Chapter, ChapterKind, Cue, Segment
+
+logger = logging.getLogger(__name__)
 
 WORK_RATE = 22050  # eSpeak's and piper's rate: segments are assembled at it, encoded at the show's
 SAMPLE_WIDTH = 2
@@ -235,7 +238,7 @@ LEVEL_WINDOW_SECONDS = 30.0
 CUE_BELOW_LU = 3.0  # the built-in chime and cue sounds sit this far under the voice
 LIMITER_HEADROOM_DB = 2.0  # the limiters' ceiling sits this far below the true-peak target
 TRUE_PEAK_MARGIN = 0.2  # dB under the limit a decoded piece must peak (meters differ by ~0.1)
-MP3_ALLOWANCE = 0.5  # LU the oversampled limiter and LAME take off (measured): pieces go louder
+MP3_ALLOWANCE = 0.5  # LU the limiters and LAME take off (measured): pieces are levelled louder
 
 
 @dataclass(frozen=True)
@@ -357,7 +360,7 @@ def render_episode(
     """
     if not any(item.segment.kind != "cue" for item in items):
         raise AudioError("the episode has nothing to say")
-    _one_malloc_arena()
+    one_malloc_arena()
     pieces = split_pieces(items)
     made: list[PieceAudio | Future[PieceAudio]] = []
     working: list[Future[PieceAudio]] = []
@@ -402,13 +405,14 @@ def render_episode(
 
 
 @functools.cache
-def _one_malloc_arena() -> None:
-    """Have every thread allocate from glibc's main arena (mallopt M_ARENA_MAX = 1).
+def one_malloc_arena() -> None:
+    """Have threads started from now on allocate from glibc's main arena (M_ARENA_MAX = 1).
 
     By default each thread gets an arena of its own, and the megabytes of NumPy arrays a
     thread frees stay in its arena for that thread alone: with two encoder threads a long
     episode peaked at 162 MB instead of 129 MB, for no gain in speed (the GIL already takes the
-    threads' allocations in turn). Elsewhere than on glibc, nothing is done.
+    threads' allocations in turn). A thread that allocated before keeps its arena, so call it
+    before starting threads. Elsewhere than on glibc, nothing is done.
     """
     if not sys.platform.startswith("linux"):
         return
@@ -533,14 +537,22 @@ def _encode_piece(
     lowered by the excess.
     """
     mp3 = pcm.with_suffix(".mp3")
+    limit = config.true_peak - TRUE_PEAK_MARGIN
     ceiling: float | None = None  # first: the levelled PCM as it is
     for _attempt in range(3):
         _run_encoder(pcm, mp3, config, ceiling)
-        excess = _bring_under(mp3, config.true_peak - TRUE_PEAK_MARGIN)
+        overshoot, excess = _bring_under(mp3, limit)
         if excess <= 0:
             break
+        # lower the limiter by what LAME added, not by what the gain edits left of it
         base = config.true_peak - LIMITER_HEADROOM_DB if ceiling is None else ceiling
-        ceiling = base - excess - 0.2
+        ceiling = base - overshoot - 0.2
+    else:
+        logger.warning(
+            "a piece of the episode peaks at %.1f dBTP, over the show's limit of %.1f dBTP",
+            limit + excess,
+            config.true_peak,
+        )
     data = mp3.read_bytes()
     samples = mp3_samples(data, config.sample_rate)
     header = json.dumps({"lengths": list(lengths), "samples": samples}).encode()
@@ -555,17 +567,18 @@ def _encode_piece(
 _AROUND = (-2, -1, 0, 1)
 
 
-def _bring_under(mp3: Path, limit_db: float, *, rounds: int = 3) -> float:
+def _bring_under(mp3: Path, limit_db: float, *, rounds: int = 3) -> tuple[float, float]:
     """Lower the granules of ``mp3`` around every decoded peak over ``limit_db`` (dBTP) until
-    none is; return by how much it still peaks over (≤ 0: it does not)."""
+    none is: by how much it peaked over at first, and by how much it still does (≤ 0: not)."""
     limit = 10 ** (limit_db / 20)
     floor = limit * 10 ** (-dsp.TRUE_PEAK_SEARCH_DB / 20)
     data: bytearray | None = None
-    excess = math.inf
+    first = excess = math.inf
     for _round in range(rounds + 1):
         peaks = decoded_peaks(mp3, mp3frames.GRANULE_SAMPLES, floor)
         top = float(peaks.max(initial=0.0))
         excess = 20 * math.log10(top / limit) if top > 0 else -math.inf
+        first = excess if _round == 0 else first
         if excess <= 0 or _round == rounds:
             break
         steps: dict[int, int] = {}
@@ -575,16 +588,15 @@ def _bring_under(mp3: Path, limit_db: float, *, rounds: int = 3) -> float:
             for k in _AROUND:
                 steps[int(granule) + k] = max(steps.get(int(granule) + k, 0), count)
         data = data if data is not None else bytearray(mp3.read_bytes())
-        fields = len(mp3frames.gain_fields(data))
         try:
-            mp3frames.lower_granules(data, {g: n for g, n in steps.items() if 0 <= g < fields})
+            mp3frames.lower_granules(data, steps)
         except mp3frames.FrameError:
-            break  # not a stream whose gains can be changed: encode again
+            break  # not a stream whose gains can be changed: the caller encodes again
         try:
             mp3.write_bytes(data)
         except OSError as exc:
             raise write_error(exc, mp3) from exc
-    return excess
+    return first, excess
 
 
 def _run_encoder(pcm: Path, mp3: Path, config: ShowConfig, ceiling: float | None) -> None:
@@ -668,7 +680,7 @@ def decoded_peaks(path: Path, block: int, floor: float) -> NDArray[np.float64]:
             continue
         window = np.concatenate((before, pending[: ready + reach]))
         peaks.append(dsp.true_peak_blocks(window, block, floor, lead=reach, length=ready))
-        before, pending = pending[ready - reach : ready], pending[ready:]
+        before, pending = window[ready : ready + reach], pending[ready:]
     if pending.size:
         window = np.concatenate((before, pending, np.zeros(reach)))
         peaks.append(dsp.true_peak_blocks(window, block, floor, lead=reach, length=pending.size))

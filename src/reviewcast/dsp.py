@@ -380,10 +380,12 @@ def true_peak_blocks(
     span are the interpolation's context (beyond ``y``, silence).
 
     ``extrema_only`` looks beside the samples that are no smaller than their neighbours only:
-    a peak between two samples lies beside the larger of them, which is one, unless the
-    waveform swings near the Nyquist frequency (a third as much work, for a first pass).
+    a peak between two samples usually lies beside the larger of them, which is one (a third
+    as much work, for a first pass; it reads some blocks up to 1.5 dB low on noise).
     """
     n = y.size - lead if length is None else length
+    if n <= 0:
+        return np.zeros(0)
     first = max(lead - 1, 0)  # the sample before the span: its point after is in block 0
     magnitude = np.abs(y[first : lead + n + 1])  # and the one after, for the extrema
     at = lead - first  # where the span starts in ``magnitude``

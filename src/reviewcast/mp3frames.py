@@ -70,8 +70,9 @@ def frames(data: bytes | bytearray) -> Iterator[Frame]:
 
 def gain_fields(data: bytes | bytearray) -> list[int]:
     """The bit offset of each granule's global_gain, in the order the granules are decoded:
-    granule ``g`` becomes output samples ``576 g`` to ``576 g + 575`` (and, through the
-    decoder's overlapping windows and filter bank, some of the next granule's)."""
+    granule ``g`` becomes output samples ``576 g`` to ``576 g + 575`` and, through the
+    decoder's overlapping windows and filter bank, reaches into the next two granules' (by
+    ffmpeg's decoder: samples 576 g + 101 to 576 g + 1566 change when its gain does)."""
     offsets: list[int] = []
     for frame in frames(data):
         if frame.crc:
@@ -92,13 +93,12 @@ def gain_fields(data: bytes | bytearray) -> list[int]:
 
 
 def lower_granules(data: bytearray, steps: Mapping[int, int]) -> None:
-    """Lower granule ``g``'s global_gain by ``steps[g]`` steps of STEP_DB (never below 0)."""
+    """Lower granule ``g``'s global_gain by ``steps[g]`` steps of STEP_DB (never below 0);
+    granules the stream does not have (before the first, after the last) are passed over."""
     fields = gain_fields(data)
     for granule, count in steps.items():
-        if count <= 0:
+        if count <= 0 or not 0 <= granule < len(fields):
             continue
-        if not 0 <= granule < len(fields):
-            raise FrameError(f"there is no granule {granule} (the stream has {len(fields)})")
         byte, shift = divmod(fields[granule], 8)
         word = int.from_bytes(data[byte : byte + 2], "big")
         place = 8 - shift  # the field's lowest bit within the 16-bit word

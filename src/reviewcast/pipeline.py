@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from reviewcast import __version__
-from reviewcast.audio import Assembled, builtin_cue, load_sound, render_episode
+from reviewcast.audio import (
+    Assembled,
+    builtin_cue,
+    load_sound,
+    one_malloc_arena,
+    render_episode,
+)
 from reviewcast.config import ShowConfig
 from reviewcast.errors import FetchError, ReviewcastError, ReviewError
 from reviewcast.fsutil import atomic_write_bytes, remove_stale_temporaries
@@ -450,6 +456,7 @@ def render(
     the others are still rendered. On Ctrl-C, the episodes already finished are published and
     the feed is written before the interrupt goes on.
     """
+    one_malloc_arena()  # before this render starts any thread
     with show_lock(config.root, wait=wait):
         records = load_records(config.root)
         plans = plan(config, paths, records, tracklist_file=tracklist_file, force=force)
