@@ -14,7 +14,6 @@ import concurrent.futures as cf
 import hashlib
 import importlib
 import logging
-import multiprocessing
 import os
 import shutil
 import tempfile
@@ -408,6 +407,8 @@ def local_executor(jobs: int) -> Executor:
     after they initialise); one job runs in this process."""
     if jobs <= 1:
         return InProcessExecutor()
+    import multiprocessing  # only for worker processes (and 10 ms to import)
+
     return cf.ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("spawn"),
@@ -418,7 +419,7 @@ def local_executor(jobs: int) -> Executor:
 def _exit_with_parent() -> None:
     """In a worker: end when the render that started it ends, even by SIGKILL (the pool's
     workers otherwise wait for work for ever once their parent is gone)."""
-    import threading
+    import multiprocessing
 
     parent = multiprocessing.parent_process()
     if parent is not None:

@@ -8,8 +8,6 @@ import re
 import unicodedata
 from pathlib import Path
 
-from charset_normalizer import from_bytes
-
 from reviewcast.errors import ReviewError
 
 #: Review files larger than this (5 MB) are refused: no review is that long, and a file that big
@@ -103,6 +101,8 @@ def _decode(data: bytes, path: Path) -> str:
     western = _western(data)
     if western is not None:
         return western
+    from charset_normalizer import from_bytes  # only for files that are not UTF-8
+
     best = from_bytes(data).best()
     if best is None:
         raise ReviewError("is not text in any encoding reviewcast recognises", path=path)
