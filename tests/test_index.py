@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import pickle
 import shutil
 import struct
 import time
@@ -183,14 +184,29 @@ def test_an_unchanged_show_is_read_from_the_index(
 
 
 def test_a_record_from_the_index_is_the_record_in_its_file(rendered: Path) -> None:
-    for record in load_records(rendered):
+    loaded = ShowIndex.load(rendered)
+    from_index = load_records(rendered, index=loaded)
+    assert all(isinstance(r, index.IndexedRecord) for r in from_index)  # none read from a file
+    for record in from_index:
         path = rendered / "episodes" / record.slug / "episode.json"
-        assert record == records.record_from_json(path.read_text(encoding="utf-8"), path)
-        assert type(record) is EpisodeRecord
-        assert type(record.pub_date) is type(
-            records.record_from_json(path.read_text(), path).pub_date
-        )
-        assert all(type(c) is Chapter for c in record.chapters)
+        text = path.read_text(encoding="utf-8")
+        parsed = records.record_from_json(text, path)
+        assert record == parsed and parsed == record
+        assert hash(record) == hash(parsed)
+        assert records.record_to_json(record) == text  # every field, as the file has it
+        assert dataclasses.asdict(record) == dataclasses.asdict(parsed)
+        assert record.chapters and all(type(c) is Chapter for c in record.chapters)
+        assert type(record.pub_date) is type(parsed.pub_date)
+        assert record.pub_date.utcoffset() == parsed.pub_date.utcoffset()
+        changed = dataclasses.replace(record, title="Another")
+        assert changed == dataclasses.replace(parsed, title="Another") and changed != parsed
+        assert pickle.loads(pickle.dumps(record)) == parsed
+        assert repr(record).endswith(repr(parsed).removeprefix("EpisodeRecord"))
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            record.title = "x"  # type: ignore[misc]
+    other = load_records(rendered, index=ShowIndex.load(rendered))[0]
+    assert other != dataclasses.replace(from_index[0], number=99)
+    assert {*from_index} == {*load_records(rendered, index=ShowIndex(rendered))}
 
 
 def test_a_no_op_render_leaves_the_index_alone(rendered: Path) -> None:

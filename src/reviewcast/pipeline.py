@@ -30,6 +30,7 @@ from reviewcast.errors import FetchError, ReviewcastError, ReviewError
 from reviewcast.fsutil import atomic_write_bytes, remove_stale_temporaries
 from reviewcast.index import (
     INDEX_PATH,
+    LongLived,
     ReviewParts,
     ShowIndex,
     StatKey,
@@ -560,10 +561,11 @@ def render(
     the others are still rendered. On Ctrl-C, the episodes already finished are published and
     the feed is written before the interrupt goes on.
     """
-    with show_lock(config.root, wait=wait):
+    with show_lock(config.root, wait=wait), LongLived() as loaded:
         index = ShowIndex.load(config.root)  # what earlier renders learnt of unchanged files
         scan = scan_records(config.root, index=index)
         records = scan.records
+        loaded.freeze()
         plans = plan(
             config, paths, records, tracklist_file=tracklist_file, force=force, index=index
         )

@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import math
 import os
-import re
 import types
 import typing
 from collections.abc import Iterable
@@ -184,16 +183,17 @@ def find_record_for_source(records: Iterable[EpisodeRecord], source: str) -> Epi
 
 def _normal_source(source: str) -> str:
     # "reviews/a.md", "./reviews/a.md" and "reviews\a.md" (written on Windows) are one review.
-    if source and not _ODD_SOURCE.search(source):
-        # Already as PurePosixPath writes it: making one per record was most of choosing a new
-        # episode's slug and number in a big show.
+    if not (
+        "\\" in source
+        or "//" in source
+        or "/." in source
+        or source[:1] in ("", ".")
+        or source[-1:] == "/"
+    ):
+        # Nothing PurePosixPath would change (no empty or "." part, no trailing slash): making
+        # one per record was most of choosing a new episode's slug and number in a big show.
         return source
     return PurePosixPath(source.replace("\\", "/")).as_posix()
-
-
-#: What PurePosixPath would change in a source: backslashes (after they become slashes),
-#: doubled slashes, "." parts and a trailing slash.
-_ODD_SOURCE = re.compile(r"\\|//|(?:^|/)\.(?:/|$)|/$")
 
 
 def _is_plain_name(slug: str) -> bool:
