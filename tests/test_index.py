@@ -15,6 +15,7 @@ import pickle
 import shutil
 import struct
 import time
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 import lxml.etree  # type: ignore[import-untyped]
@@ -29,6 +30,7 @@ from reviewcast.errors import ReviewcastError
 from reviewcast.feed import _add_item, _channel, build_feed
 from reviewcast.index import INDEX_PATH, ShowIndex
 from reviewcast.models import Chapter, EpisodeRecord
+from reviewcast.page import render_page
 from reviewcast.pipeline import find_reviews, plan
 from reviewcast.records import load_records, scan_records
 from tests.test_feed import HOSTILE, make_config, make_record, rich_record
@@ -207,6 +209,47 @@ def test_a_record_from_the_index_is_the_record_in_its_file(rendered: Path) -> No
     other = load_records(rendered, index=ShowIndex.load(rendered))[0]
     assert other != dataclasses.replace(from_index[0], number=99)
     assert {*from_index} == {*load_records(rendered, index=ShowIndex(rendered))}
+
+
+def page_from_scratch(show: Path) -> str:
+    config = load_config(show)
+    return render_page(
+        config,
+        load_records(show, index=ShowIndex(show)),
+        artwork_url=config.base + "feed/cover.jpg",
+    )
+
+
+def test_a_show_rendered_step_by_step_publishes_what_a_fresh_render_would(rendered: Path) -> None:
+    """Whatever a render took from the index, the feed and the page are those made from the
+    files alone."""
+    show = rendered
+    paths = sorted((show / "reviews").glob("*.md"))
+
+    def steps() -> Iterator[str]:
+        paths[1].write_text(paths[1].read_text().replace("number 1.", "the first."))
+        yield "a review edited"
+        write_reviews(show, 4)[3].touch()
+        yield "a review added"
+        (show / "reviews" / "review-02.toml").write_text('reviewer = "Ann Other"\n')
+        yield "a sidecar added"
+        toml = (show / "show.toml").read_text()
+        assert 'description = "' in toml and "\nexplicit = false\n" in toml
+        (show / "show.toml").write_text(toml.replace('description = "', 'description = "New. '))
+        yield "the channel's description changed"
+        record = load_records(show)[0]
+        path = show / "episodes" / record.slug / "episode.json"
+        path.write_text(path.read_text().replace('"Review ', '"A review '))
+        yield "a record edited by hand"
+        (show / "show.toml").write_text(toml.replace("\nexplicit = false\n", "\nexplicit = true\n"))
+        yield "every item changes"
+
+    for step in steps():
+        for _ in range(2):  # the second learns the records the first published
+            assert render(show) == 0, step
+            assert (show / "feed" / "feed.xml").read_bytes() == feed_from_scratch(show), step
+            assert (show / "feed" / "index.html").read_text() == page_from_scratch(show), step
+        assert len(ShowIndex.load(show)._stored) == len(load_records(show)), step
 
 
 def test_a_no_op_render_leaves_the_index_alone(rendered: Path) -> None:

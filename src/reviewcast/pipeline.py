@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from reviewcast import __version__
@@ -34,7 +35,6 @@ from reviewcast.index import (
     ReviewParts,
     ShowIndex,
     StatKey,
-    is_regular,
     stat_key,
 )
 from reviewcast.lock import show_lock
@@ -275,19 +275,23 @@ def _cached_review_parts(
     # Strings, not Paths: with_suffix() and friends for each of 10,000 reviews were a tenth of
     # planning. The stem and a suffix make what with_suffix() gives.
     folder, stem = _folder_of(path), path.stem
-    keys: list[StatKey | None] = [_stat_of(str(path))]
     listed = files.besides(folder)
-    beside = listed.get(stem) if listed is not None else None  # mostly nothing
-    for suffix in _BESIDE:
-        keys.append(_stat_of(folder + stem + suffix) if beside and suffix in beside else None)
+    beside = listed.get(stem) if listed is not None else None
+    key: tuple[StatKey | None, ...]
+    if beside:
+        key = (
+            _stat_of(str(path)),
+            *(_stat_of(folder + stem + s) if s in beside else None for s in _BESIDE),
+        )
+    else:  # most reviews have nothing beside them
+        key = (_stat_of(str(path)), None, None, None)
     if tracklist_file is not None:
-        keys.append(extra)
+        key += (extra,)
     cacheable = (
-        keys[0] is not None
+        key[0] is not None
         and listed is not None  # else what is beside it is not known
         and (tracklist_file is None or extra is not None)
     )
-    key = tuple(keys)
     known = index.review_parts(source, key) if cacheable else None
     if known is not None:
         return known
@@ -314,7 +318,7 @@ def _stat_of(path: str | Path) -> StatKey | None:
         st = os.stat(path)  # noqa: PTH116 - a Path per file was a tenth of planning
     except OSError:
         return None
-    return stat_key(st) if is_regular(st) else None
+    return stat_key(st) if S_ISREG(st.st_mode) else None
 
 
 def _digest(*chunks: bytes) -> str:
