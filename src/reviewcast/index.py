@@ -32,11 +32,12 @@ import stat
 import struct
 import sys
 import time
+import weakref
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from reviewcast import __version__, fsutil
 from reviewcast.errors import ReviewcastError
@@ -106,11 +107,12 @@ class ShowIndex:
     def __init__(self, show_root: Path, *, code: str = "") -> None:
         self.show_root = show_root
         self._code = code or code_key()
-        # As loaded: slug → (key, row, item context, item offset, item length) and the items
-        # end to end, checked (CRC) when first asked for.
+        # As loaded: slug → (key, row, item context, item offset, item length), and where the
+        # items lie end to end in the file, read (and checked) when first asked for: a render
+        # that writes no feed needs none of them.
         self._stored: dict[str, tuple[Any, ...]] = {}
-        self._items = memoryview(b"")
-        self._items_crc: int | None = None  # None: checked (or found damaged: then empty)
+        self._items: memoryview | None = memoryview(b"")  # None: not read yet
+        self._items_from: tuple[BinaryIO, int, int, int] | None = None  # file, at, length, CRC
         self._reviews: dict[str, _ReviewEntry] = {}
         # What this render confirmed or learnt: what the next index holds.
         self._episodes: dict[str, _Episode] = {}
@@ -124,23 +126,25 @@ class ShowIndex:
         """The show's index, or an empty one when it is missing, damaged or foreign."""
         index = cls(show_root)
         try:
-            data = (show_root / INDEX_PATH).read_bytes()
+            fh = (show_root / INDEX_PATH).open("rb")
         except OSError:  # missing, or unreadable: the same as none
             return index
         try:
-            index._decode(data)
+            index._read(fh)
         except Exception as exc:  # whatever is wrong with a cache, it is rebuilt
+            fh.close()
             logger.debug("rebuilding %s: %s", INDEX_PATH, exc)
-            index._stored, index._reviews, index._items = {}, {}, memoryview(b"")
+            index._stored, index._reviews = {}, {}
             index._changed = True
         return index
 
-    def _decode(self, data: bytes) -> None:
-        magic, crc, length, items_crc, items_length = _HEADER.unpack_from(data)
-        view = memoryview(data)
-        entries = view[_HEADER.size : _HEADER.size + length]
-        items = view[_HEADER.size + length :]
-        if magic != _MAGIC or len(entries) != length or len(items) != items_length:
+    def _read(self, fh: BinaryIO) -> None:
+        """Read the entries; keep ``fh`` open on the items (it is the file read, even if a
+        later render replaces it)."""
+        magic, crc, length, items_crc, items_length = _HEADER.unpack(fh.read(_HEADER.size))
+        entries = fh.read(length)
+        size = os.fstat(fh.fileno()).st_size
+        if magic != _MAGIC or size != _HEADER.size + length + items_length:
             raise ValueError("not an index, or truncated")
         if zlib.crc32(entries) != crc:
             raise ValueError("damaged")
@@ -151,7 +155,28 @@ class ShowIndex:
         if not isinstance(stored, dict) or not isinstance(reviews, dict):
             raise TypeError("not an index")
         self._stored, self._reviews = stored, reviews
-        self._items, self._items_crc = items, items_crc
+        self._items = None
+        self._items_from = (fh, _HEADER.size + length, items_length, items_crc)
+        weakref.finalize(self, fh.close)
+
+    def _loaded_items(self) -> memoryview:
+        """The items the loaded index holds, end to end; empty if they are damaged."""
+        if self._items is None:
+            assert self._items_from is not None
+            fh, at, length, crc = self._items_from
+            self._items_from = None
+            try:
+                fh.seek(at)
+                data = fh.read(length)
+            except OSError:
+                data = b""
+            finally:
+                fh.close()
+            if len(data) != length or zlib.crc32(data) != crc:
+                logger.debug("the items in %s are damaged; making them again", INDEX_PATH)
+                data = b""
+            self._items = memoryview(data)
+        return self._items
 
     def save(self, records: Sequence[EpisodeRecord]) -> None:
         """Write the index if this render learnt or lost anything: the entries it confirmed or
@@ -179,6 +204,9 @@ class ShowIndex:
             stored[slug] = (episode.key, episode.row, episode.context, offset, len(item))
             items.append(item)
             offset += len(item)
+        if self._items_from is not None:  # no item was wanted: done with the old file
+            self._items_from[0].close()
+            self._items_from, self._items = None, memoryview(b"")
         entries = marshal.dumps((FORMAT, self._code, stored, self._kept_reviews))
         blob = b"".join(items)
         header = _HEADER.pack(
@@ -198,7 +226,7 @@ class ShowIndex:
             logger.debug("could not write %s: %s", target, exc)
             return
         self._stored, self._reviews = stored, dict(self._kept_reviews)
-        self._items, self._items_crc = memoryview(blob), None
+        self._items = memoryview(blob)
         self._changed = False
 
     def now(self) -> int:
@@ -249,13 +277,8 @@ class ShowIndex:
         """The episode's item; read from the loaded index the first time (when the items there
         are damaged, the CRC is checked once, there is none)."""
         if episode.stored_at is not None:
-            if self._items_crc is not None:
-                if zlib.crc32(self._items) != self._items_crc:
-                    logger.debug("the items in %s are damaged; making them again", INDEX_PATH)
-                    self._items = memoryview(b"")
-                self._items_crc = None
             offset, length = episode.stored_at
-            item = self._items[offset : offset + length]
+            item = self._loaded_items()[offset : offset + length]
             episode.item = item if len(item) == length else b""
             episode.context = episode.context if episode.item else ""
             episode.stored_at = None
