@@ -5,6 +5,8 @@ It holds, for each ``episodes/<slug>/episode.json``, the record parsed from it a
 ``<item>`` for it as bytes, and for each review the fingerprint parts of the review and of the
 files beside it. Every entry is keyed by its files' stat: inode, size, mtime and ctime (which no
 program can set back, unlike mtime). A file whose stat differs from its entry's is read again.
+A record from the index (IndexedRecord) unpacks the fields a render rarely reads only when one
+is read.
 
 Like git's index, it must not trust a file changed within the granularity of the file system's
 timestamps ("racy git"): a file written, read, then written again within that span can keep its
@@ -70,6 +72,7 @@ _CHAPTER_FIELDS = tuple(f.name for f in dataclasses.fields(Chapter))
 #: of guids. A record from the index has these at once; the rest waits (see IndexedRecord).
 _EAGER = ("slug", "guid", "source", "pub_date", "number", "fingerprint")
 _DEFERRED = tuple(name for name in _RECORD_FIELDS if name not in _EAGER)
+assert set(_EAGER) <= set(_RECORD_FIELDS)  # and _record names them in this order
 
 
 def stat_key(st: os.stat_result) -> StatKey:
@@ -104,9 +107,9 @@ class ShowIndex:
     """The index of one show: loaded at the start of a render, saved when it has learnt
     something. Lookups by slug or review and stat key; a miss is always safe."""
 
-    def __init__(self, show_root: Path, *, code: str = "") -> None:
+    def __init__(self, show_root: Path) -> None:
         self.show_root = show_root
-        self._code = code or code_key()
+        self._code = code_key()
         # As loaded: slug → (key, row, item context, item offset, item length), and where the
         # items lie end to end in the file, read (and checked) when first asked for: a render
         # that writes no feed needs none of them.
@@ -242,14 +245,14 @@ class ShowIndex:
         if stored is None:
             return None
         try:
-            if tuple(stored[0]) != key:
+            their_key, row, context, offset, length = stored
+            if their_key != key:
                 raise LookupError("the file changed")
-            record = _record(stored[1])
-            context, at = str(stored[2]), (int(stored[3]), int(stored[4]))
+            record = _record(row)
         except (LookupError, TypeError, ValueError):  # changed, or a row this code cannot read
             self._changed = True
             return None
-        self._episodes[slug] = _Episode(key, stored[1], record, context, stored_at=at)
+        self._episodes[slug] = _Episode(key, row, record, context, stored_at=(offset, length))
         return record
 
     def learn_record(self, slug: str, key: StatKey, record: EpisodeRecord, read_at: int) -> None:
@@ -421,13 +424,23 @@ def _record(row: tuple[Any, ...]) -> EpisodeRecord:
     Rebuilt as copy and pickle rebuild a dataclass, without calling ``__init__``: its values
     were checked when the record was read from its file.
     """
-    if len(row) != len(_EAGER) + 1 or type(row[-1]) is not bytes:
+    slug, guid, source, pub_date, number, fingerprint, rest = row  # _EAGER, then the rest
+    if type(rest) is not bytes:
         raise ValueError("a row of another shape")
-    values = dict(zip(_EAGER, row[:-1], strict=True))
-    values["pub_date"] = _datetime(values["pub_date"])
-    values["_rest"] = row[-1]
     record: IndexedRecord = _new(IndexedRecord)
-    _set(record, "__dict__", values)
+    _set(
+        record,
+        "__dict__",
+        {
+            "slug": slug,
+            "guid": guid,
+            "source": source,
+            "pub_date": _datetime(pub_date),
+            "number": number,
+            "fingerprint": fingerprint,
+            "_rest": rest,
+        },
+    )
     return record
 
 

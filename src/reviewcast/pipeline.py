@@ -418,29 +418,32 @@ class _FolderFiles:
         """The files in ``folder`` that may sit beside a review: the suffixes of _BESIDE each
         stem has (one look-up a review instead of one a suffix); None if it cannot be listed."""
         if folder not in self._besides:
-            self.has(folder, "")  # list it
-            listed = self._listed[folder]
+            names = self._names(folder)
             found: dict[str, set[str]] = {}
-            for name in listed or ():
+            for name in names or ():
                 for suffix in _BESIDE:
                     if name.endswith(suffix):
                         found.setdefault(name[: -len(suffix)], set()).add(suffix)
             besides = {stem: frozenset(s) for stem, s in found.items()}
-            self._besides[folder] = None if listed is None else besides
+            self._besides[folder] = None if names is None else besides
         return self._besides[folder]
 
     def has(self, folder: str, name: str) -> bool:
         """Whether ``name`` in ``folder`` (as ``_folder_of`` gives it) is a file."""
+        names = self._names(folder)
+        if names is None:  # unlistable: ask about the file itself
+            return Path(folder, name).is_file()
+        return name in names
+
+    def _names(self, folder: str) -> frozenset[str] | None:
+        """The names of the files in ``folder``; None if it cannot be listed."""
         if folder not in self._listed:
             try:
                 with os.scandir(folder or ".") as entries:
                     self._listed[folder] = frozenset(e.name for e in entries if e.is_file())
             except OSError:
-                self._listed[folder] = None  # unlistable: ask about each file instead
-        names = self._listed[folder]
-        if names is None:
-            return Path(folder, name).is_file()
-        return name in names
+                self._listed[folder] = None
+        return self._listed[folder]
 
 
 # -- rendering ----------------------------------------------------------------------------------
