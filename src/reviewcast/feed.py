@@ -232,11 +232,11 @@ class _ItemWriter:
 
     def item(self, record: EpisodeRecord) -> bytes:
         """The <item> of ``record``: its lines, indented as in the feed, with their newlines."""
-        _add_item(self._channel, self._config, record)
         try:
+            _add_item(self._channel, self._config, record)
             data: bytes = lxml.etree.tostring(self._root, pretty_print=True, encoding="UTF-8")
         finally:
-            del self._channel[:]
+            del self._channel[:]  # the next item is made alone again, even after an error
         # The root's start tag holds only namespace declarations (no "<" in them), so the first
         # "<channel>" is the channel's own.
         start = data.index(_CHANNEL_START) + len(_CHANNEL_START)
