@@ -20,19 +20,23 @@ where it is handled, and tests/test_feed.py has a test for each:
    imported first.
 9. The channel's <link> is the last link given to ``link()``, not the first as documented.
 
-feedgen writes the channel; each item is built straight into its tree by ``_add_item``, as
-feedgen and its podcast extension would order it (feedgen's entries took 1 s of CPU at 10,000
-episodes), so defects 1–4 are handled there for items.
+feedgen writes the channel; each item is built by ``_add_item`` as feedgen and its podcast
+extension would order it (feedgen's entries took 1 s of CPU at 10,000 episodes), so defects 1–4
+are handled there for items. Each item is serialised alone and spliced into the channel's bytes,
+so the show's index (index.py) can keep the items of unchanged episodes between renders.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
+import hashlib
 import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 # feedgen 1.0.0 defect 8: feedgen.util does `import lxml` and then uses lxml.etree, so importing
 # feedgen.ext.* first fails unless lxml.etree is already loaded. (lxml ships no type hints.)
@@ -67,11 +71,53 @@ SUMMARY_MAX_CHARS = 4000
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
-def build_feed(config: ShowConfig, records: Sequence[EpisodeRecord], *, artwork_url: str) -> bytes:
-    """The RSS feed for ``records`` as UTF-8 bytes; newest episode first."""
-    _check_unique_guids(records)
-    items = sorted(records, key=lambda r: (_aware(r.pub_date), r.number), reverse=True)
+def build_feed(
+    config: ShowConfig,
+    records: Sequence[EpisodeRecord],
+    *,
+    artwork_url: str,
+    items: ItemCache | None = None,
+) -> bytes:
+    """The RSS feed for ``records`` as UTF-8 bytes; newest episode first.
 
+    ``items`` gives the serialised items of episodes it has seen before, and keeps the others.
+    """
+    _check_unique_guids(records)
+    ordered = sorted(records, key=lambda r: (_aware(r.pub_date), r.number), reverse=True)
+    # The channel is feedgen's; the items are built here, each serialised alone (feedgen's
+    # entries took 1 s of CPU for 10,000 episodes), and the feed is the channel's bytes with the
+    # items' bytes spliced in before its end tag: the bytes lxml writes for the whole tree (the
+    # order of elements and attributes of feedgen 1.0.0 and the extensions above; the golden
+    # files and tests/test_index.py compare). So an unchanged episode's item can come from
+    # ``items``, the show's index, instead of being built and serialised again.
+    rss, doc = _channel(config, ordered, artwork_url=artwork_url)
+    head: bytes = lxml.etree.tostring(
+        doc, pretty_print=True, encoding="UTF-8", xml_declaration=True
+    )
+    if not ordered:
+        return head
+    if not head.endswith(_CHANNEL_END):  # pragma: no cover - lxml changed how it indents
+        raise AssertionError(f"the channel does not end as expected: {head[-40:]!r}")
+    context = item_context(config)
+    writer = _ItemWriter(config, rss.nsmap)
+    parts: list[bytes | memoryview] = [head[: -len(_CHANNEL_END)]]
+    for record in ordered:
+        item = items.item(record, context) if items is not None else None
+        if not item:
+            made = writer.item(record)
+            if items is not None:
+                items.learn_item(record, context, made)
+            item = made
+        parts.append(item)
+    parts.append(_CHANNEL_END)
+    return b"".join(parts)
+
+
+def _channel(
+    config: ShowConfig, ordered: Sequence[EpisodeRecord], *, artwork_url: str
+) -> tuple[Any, Any]:
+    """feedgen's tree of the feed without its items, ``ordered`` newest first: its root (<rss>)
+    and its document."""
     fg = FeedGenerator()
     # The subclasses below keep feedgen's podcast extension and fix what it gets wrong.
     fg.register_extension("podcast", ApplePodcastExtension, None)
@@ -98,8 +144,8 @@ def build_feed(config: ShowConfig, records: Sequence[EpisodeRecord], *, artwork_
     if config.copyright:
         fg.copyright(_clean(config.copyright))
     fg.generator(f"reviewcast {__version__}")
-    if items:
-        newest = _aware(items[0].pub_date)
+    if ordered:
+        newest = _aware(ordered[0].pub_date)
         fg.pubDate(newest)
         # The newest episode, not the wall clock: the same records must give the same bytes.
         fg.lastBuildDate(newest)
@@ -123,26 +169,80 @@ def build_feed(config: ShowConfig, records: Sequence[EpisodeRecord], *, artwork_
     index.locked = config.locked
     index.locked_owner = _clean(config.owner_email)
 
-    # The channel is feedgen's; the items are built here, straight into its tree: feedgen's
-    # entries took 1 s of CPU for 10,000 episodes. They come out as feedgen's would (the
-    # order of elements and attributes of feedgen 1.0.0 and the extensions above).
     rss, doc = fg._create_rss()
-    channel = rss[0]
-    for record in items:
-        _add_item(channel, config, record)
-    xml: bytes = lxml.etree.tostring(doc, pretty_print=True, encoding="UTF-8", xml_declaration=True)
-    return xml
+    return rss, doc
 
 
-def write_feed(config: ShowConfig, records: Sequence[EpisodeRecord], *, artwork_url: str) -> Path:
+def write_feed(
+    config: ShowConfig,
+    records: Sequence[EpisodeRecord],
+    *,
+    artwork_url: str,
+    items: ItemCache | None = None,
+) -> Path:
     """Write feed/feed.xml under the show folder atomically and return its path."""
     target = config.root / FEED_PATH
-    data = build_feed(config, records, artwork_url=artwork_url)
+    data = build_feed(config, records, artwork_url=artwork_url, items=items)
     try:
         atomic_write_bytes(target, data)
     except WriteError as exc:  # the disk is full, feed/ is read-only, …
         raise WriteError(f"{exc.detail}. The previous feed is unchanged.", path=target) from exc
     return target
+
+
+class ItemCache(Protocol):
+    """Where serialised items of unchanged episodes are kept between renders (index.ShowIndex)."""
+
+    def item(self, record: EpisodeRecord, context: str) -> bytes | memoryview | None:
+        """The item made earlier for ``record`` in ``context``, if any."""
+
+    def learn_item(self, record: EpisodeRecord, context: str, item: bytes) -> None:
+        """Keep ``item``, just made for ``record`` in ``context``."""
+
+
+def item_context(config: ShowConfig) -> str:
+    """What an item's bytes depend on besides its record: the settings _add_item reads, this
+    module's code and the lxml (libxml2) that serialises it."""
+    return repr((_item_code(), config.base, config.explicit, config.language))
+
+
+@functools.cache
+def _item_code() -> str:
+    digest = hashlib.sha256(repr((lxml.etree.LXML_VERSION, lxml.etree.LIBXML_VERSION)).encode())
+    # A change to _add_item must not leave items made by the old code in the index, even
+    # without a new version number (an editable install).
+    with contextlib.suppress(OSError):
+        digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()
+
+
+#: How the serialised channel ends; the items go before it.
+_CHANNEL_END = b"  </channel>\n</rss>\n"
+_CHANNEL_START = b"<channel>\n"
+
+
+class _ItemWriter:
+    """Serialises one item as it appears in the whole feed: inside an <rss> root with the feed's
+    namespace prefixes and a <channel>, so its indentation and prefixes are the feed's."""
+
+    def __init__(self, config: ShowConfig, nsmap: dict[str | None, str]) -> None:
+        self._config = config
+        self._root = lxml.etree.Element("rss", nsmap=nsmap)
+        self._channel = lxml.etree.SubElement(self._root, "channel")
+
+    def item(self, record: EpisodeRecord) -> bytes:
+        """The <item> of ``record``: its lines, indented as in the feed, with their newlines."""
+        try:
+            _add_item(self._channel, self._config, record)
+            data: bytes = lxml.etree.tostring(self._root, pretty_print=True, encoding="UTF-8")
+        finally:
+            del self._channel[:]  # the next item is made alone again, even after an error
+        # The root's start tag holds only namespace declarations (no "<" in them), so the first
+        # "<channel>" is the channel's own.
+        start = data.index(_CHANNEL_START) + len(_CHANNEL_START)
+        if not data.endswith(_CHANNEL_END):  # pragma: no cover - lxml changed how it indents
+            raise AssertionError(f"an item does not end as expected: {data[-40:]!r}")
+        return data[start : -len(_CHANNEL_END)]
 
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

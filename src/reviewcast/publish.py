@@ -69,33 +69,45 @@ def source_ids(config: ShowConfig) -> Callable[[Path], str]:
     """``source_id`` for many reviews: the show folder and each review's folder are resolved
     once, not for every review (two resolves a review were 0.7 s of a 10,000-review plan)."""
     root = str(config.root.resolve())
-    # folder as given → (the folder resolved, the names in it that are symbolic links)
-    folders: dict[Path, tuple[str, frozenset[str]] | None] = {}
+    under_root = root.rstrip(os.sep) + os.sep
+    # folder as given (a prefix of the paths in it) → (the folder resolved, the names in it
+    # that are symbolic links)
+    folders: dict[str, tuple[str, frozenset[str]] | None] = {}
 
-    def listed(folder: Path) -> tuple[str, frozenset[str]] | None:
-        if folder not in folders:
+    def listed(prefix: str) -> tuple[str, frozenset[str]] | None:
+        if prefix not in folders:
+            folder = Path(prefix)  # Path("") is "."
             try:
                 with os.scandir(folder) as entries:
                     links = frozenset(e.name for e in entries if e.is_symlink())
-                folders[folder] = (str(folder.resolve()), links)
+                folders[prefix] = (str(folder.resolve()), links)
             except OSError:
-                folders[folder] = None
-        return folders[folder]
+                folders[prefix] = None
+        return folders[prefix]
 
     def source(path: Path) -> str:
         name = path.name
-        folder = listed(path.parent) if name not in ("", ".", "..") else None
+        text = str(path)
+        # The folder as a string prefix, not path.parent: a Path per review was a tenth of
+        # planning 10,000.
+        folder = listed(text[: len(text) - len(name)]) if name not in ("", ".", "..") else None
         if folder is None or name in folder[1]:
             resolved = str(path.resolve())
         else:  # a plain name in a resolved folder is resolved already
             resolved = folder[0].rstrip(os.sep) + os.sep + name
         if resolved == root:
             return "."
-        if resolved.startswith(root.rstrip(os.sep) + os.sep):
-            return Path(resolved[len(root.rstrip(os.sep)) + 1 :]).as_posix()
-        return Path(resolved).as_posix()
+        if resolved.startswith(under_root):
+            return _posix(resolved[len(under_root) :])
+        return _posix(resolved)
 
     return source
+
+
+def _posix(resolved: str) -> str:
+    # A resolved path is normal already: where the separator is "/", as_posix() would give the
+    # same string back, and making a Path per review was a tenth of planning 10,000.
+    return resolved if os.sep == "/" else Path(resolved).as_posix()
 
 
 @dataclass(frozen=True)
@@ -255,14 +267,14 @@ def collect_garbage(config: ShowConfig, records: Sequence[EpisodeRecord]) -> Non
     with os.scandir(episodes) as entries:
         folders = [e.name for e in entries if e.is_dir() and not e.name.startswith(".")]
     for name in folders:
-        folder = episodes / name
         record = by_slug.get(name)
+        if record is not None and name not in touched:
+            continue  # no render wrote here since its files were last collected
+        folder = episodes / name
         if record is None:
             if not (folder / RECORD_NAME).exists():  # a superseded slug or a killed first render
                 shutil.rmtree(folder, ignore_errors=True)
             continue
-        if name not in touched:
-            continue  # no render wrote here since its files were last collected
         keep = {RECORD_NAME}
         for rel in (
             record.audio,
