@@ -51,7 +51,8 @@ LIMIT_RELEASE_SECONDS = 0.020
 @functools.lru_cache(maxsize=8)  # one per FFT size (_fft_size): sentences share them
 def _k_weighting(n: int, rate: int) -> Signal:
     """|H(f)| of the BS.1770 K-weighting filter (high shelf, then high pass) at rfft bins of n."""
-    w = np.exp(-2j * np.pi * np.fft.rfftfreq(n))  # z⁻¹ on the unit circle
+    cos1 = np.cos(2 * np.pi * np.fft.rfftfreq(n))  # cos ω; cos 2ω = 2 cos²ω − 1
+    cos2 = 2 * cos1 * cos1 - 1
     # Stage 1: the head's acoustic effect, a +4 dB shelf above ~1.7 kHz (libebur128's formulas,
     # which give the standard's 48 kHz coefficients at 48 kHz and hold at any rate).
     f0, gain_db, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
@@ -61,14 +62,21 @@ def _k_weighting(n: int, rate: int) -> Signal:
     a0 = 1 + k / q + k * k
     b = ((vh + vb * k / q + k * k) / a0, 2 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0)
     a = (1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0)
-    h1 = (b[0] + b[1] * w + b[2] * w * w) / (a[0] + a[1] * w + a[2] * w * w)
+    power = _biquad_power(b, cos1, cos2) / _biquad_power(a, cos1, cos2)
     # Stage 2: the RLB high pass at ~38 Hz.
     f0, q = 38.13547087602444, 0.5003270373238773
     k = math.tan(math.pi * f0 / rate)
     a0 = 1 + k / q + k * k
     a = (1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0)
-    h2 = (1 - 2 * w + w * w) / (a[0] + a[1] * w + a[2] * w * w)
-    return np.asarray(np.abs(h1 * h2), dtype=np.float64)
+    # its numerator |1 − z⁻¹|⁴, as (2 − 2 cos ω)²: the general form cancels to nothing near 0 Hz
+    power *= (2 - 2 * cos1) ** 2 / _biquad_power(a, cos1, cos2)
+    return np.asarray(np.sqrt(np.maximum(power, 0.0)), dtype=np.float64)
+
+
+def _biquad_power(c: tuple[float, float, float], cos1: Signal, cos2: Signal) -> Signal:
+    """|c0 + c1 z⁻¹ + c2 z⁻²|² on the unit circle, in real arithmetic (three times faster)."""
+    constant = c[0] * c[0] + c[1] * c[1] + c[2] * c[2]
+    return np.asarray(constant + 2 * (c[0] + c[2]) * c[1] * cos1 + 2 * c[0] * c[2] * cos2)
 
 
 def k_weighted(x: Signal, rate: int) -> Signal:
