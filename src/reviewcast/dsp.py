@@ -450,7 +450,8 @@ def limit_true_peak(x: Signal, curve: Signal, size: int, ceiling_db: float) -> S
     # A sample's gain comes from the two block centres around it: only the samples beside the
     # blocks the limiter lowered change, a few per cent of the sound.
     changed = np.flatnonzero(reduction < 0)
-    runs = np.split(changed, np.flatnonzero(np.diff(changed) > 2) + 1)
+    # runs of lowered blocks, those less than 20 ms apart taken as one (fewer, larger spans)
+    runs = np.split(changed, np.flatnonzero(np.diff(changed) > 20) + 1)
     for run in runs:
         start = max(0, (int(run[0]) - 1) * size)
         stop = min(x.size, (int(run[-1]) + 2) * size)
