@@ -24,7 +24,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reviewcast import feed, index, pipeline, records
-from reviewcast.cli import main
 from reviewcast.config import load_config
 from reviewcast.errors import ReviewcastError
 from reviewcast.feed import _add_item, _channel, build_feed
@@ -33,27 +32,10 @@ from reviewcast.models import Chapter, EpisodeRecord
 from reviewcast.page import render_page
 from reviewcast.pipeline import find_reviews, plan
 from reviewcast.records import load_records, scan_records
+from tests.test_bigshow import render, write_reviews
 from tests.test_feed import HOSTILE, make_config, make_record, rich_record
 
 ARTWORK = "https://example.org/podcast/feed/cover.jpg"
-
-
-def write_reviews(show: Path, count: int) -> list[Path]:
-    paths = []
-    for i in range(count):
-        path = show / "reviews" / f"review-{i:02d}.md"
-        path.write_text(
-            f"---\ntitle: Review {i}\nartist: Band {i}\nalbum: Album {i}\n"
-            f"date: 2025-01-{i + 1:02d}\ntracklist: [Opening Song]\n---\n"
-            f'The record opens with "Opening Song". It is number {i}.\n',
-            encoding="utf-8",
-        )
-        paths.append(path)
-    return paths
-
-
-def render(show: Path) -> int:
-    return main(["render", "--show", str(show), "-q", "--jobs", "1"])
 
 
 @pytest.fixture
