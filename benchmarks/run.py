@@ -69,8 +69,9 @@ class BenchmarkError(Exception):
 class Run:
     seconds: float
     cpu: float  # user + system seconds of the process and the children it waited for
-    max_rss: int  # bytes: the largest of the process and the children it waited for
+    max_rss: int  # bytes: the largest of the process and the children it waited for (see peak_rss)
     stdout: str
+    stderr: str = ""
 
 
 def run(cmd: Sequence[str], cwd: Path, *, env: dict[str, str] | None = None) -> Run:
@@ -78,18 +79,51 @@ def run(cmd: Sequence[str], cwd: Path, *, env: dict[str, str] | None = None) -> 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
-        # wait4 rather than Popen.wait: it also gives the rusage, whose ru_maxrss covers the
-        # child and every descendant it waited for (ffmpeg), exactly what `time -v` reports.
+        # wait4 rather than Popen.wait: it also gives the rusage (CPU time of the child and
+        # every descendant it waited for, ffmpeg included; for peak RSS see peak_rss).
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
         if proc.returncode != 0:
-            tail = err.read().decode(errors="replace")[-2000:]
-            raise BenchmarkError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{tail}")
-    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, stdout)
+            raise BenchmarkError(
+                f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{stderr[-2000:]}"
+            )
+    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, stdout, stderr)
+
+
+#: Runs a command and reports its peak RSS as `/usr/bin/time -v` does, for machines without it.
+_RSS_WRAPPER = """
+import resource, subprocess, sys
+code = subprocess.call(sys.argv[1:])
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(f"\\tMaximum resident set size (kbytes): {peak}", file=sys.stderr)
+sys.exit(code)
+"""
+
+_MAX_RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
+
+
+def peak_rss(cmd: Sequence[str], cwd: Path, *, time_v: bool | None = None) -> tuple[Run, int]:
+    """Run ``cmd``; its peak RSS in bytes (its own and its descendants'), measured by
+    /usr/bin/time -v when there is one, else by a small Python process around it.
+
+    Not ``Run.max_rss``: Linux keeps a process's peak RSS across fork and exec (exec saves the
+    old memory's high-water mark), so the child of a big benchmark process (figure 5 loads
+    10,000 records into it) reports the benchmark's own size. Only a process forked by a
+    small one starts afresh, and `time -v` reports the figure of the process it forked.
+    """
+    if Path("/usr/bin/time").exists() if time_v is None else time_v:
+        result = run(["/usr/bin/time", "-v", *cmd], cwd)
+    else:
+        result = run([sys.executable, "-c", _RSS_WRAPPER, *cmd], cwd)
+    found = _MAX_RSS.findall(result.stderr)
+    if not found:
+        raise BenchmarkError(f"no peak RSS in the output of {' '.join(cmd)}")
+    return result, int(found[-1]) * 1024
 
 
 def reviewcast(*args: str) -> list[str]:
@@ -613,11 +647,8 @@ def figure_6(ctx: Context) -> list[Row]:
             show = make_show(ctx, f"fig6-{engine or 'default'}", engine=engine, sample=False)
             rng = random.Random(6)
             showgen.write_review(show / "reviews", 0, words, rng, tracklist="front matter")
-            cmd = reviewcast("render", "--jobs", "1", "-q")
-            if time_v:  # as the issue asks; run() reads the same figure from wait4 either way
-                cmd = ["/usr/bin/time", "-v", *cmd]
-            result = run(cmd, show)
-            peaks.append(result.max_rss / MB)
+            result, peak_bytes = peak_rss(reviewcast("render", "--jobs", "1", "-q"), show)
+            peaks.append(peak_bytes / MB)
             walls.append(result.seconds)
             record = json.loads(next((show / "episodes").glob("*/episode.json")).read_text())
             minutes = record["duration"] / 60
