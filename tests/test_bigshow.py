@@ -5,10 +5,13 @@ folders a render wrote into, planning with one listing per folder."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
+import shutil
 from pathlib import Path
 
+import podcastparser
 import pytest
 
 from reviewcast import artwork
@@ -16,7 +19,7 @@ from reviewcast.artwork import ART_CACHE, cache_path, episode_cover, show_cover
 from reviewcast.cli import main
 from reviewcast.config import load_config
 from reviewcast.errors import ReviewcastError
-from reviewcast.pipeline import _feed_is_stale, find_reviews, plan
+from reviewcast.pipeline import FEED_MARK, _feed_is_stale, find_reviews, plan
 from reviewcast.publish import TOUCHED, collect_garbage, source_id, touched_folders
 from reviewcast.records import _fast_record, load_records, record_from_json, record_to_json
 from tests.test_records import FULL, make_record
@@ -263,6 +266,25 @@ def test_a_hand_edited_record_makes_the_feed_stale(show: Path) -> None:
     later = (show / ".reviewcast" / "feed-written").stat().st_mtime_ns + 10**9
     os.utime(path, ns=(later, later))
     assert _feed_is_stale(config)
+
+
+def test_an_episode_folder_deleted_by_hand_leaves_the_feed(show: Path) -> None:
+    """Unpublishing by hand (the review and its episode folder removed) leaves nothing newer
+    than the feed behind; the render after it must still write the feed without the episode."""
+    write_reviews(show, 2)
+    assert render(show) == 0
+    config = load_config(show)
+    gone = load_records(show)[0]
+    assert not _feed_is_stale(config, episodes=2)
+    (show / gone.source).unlink()
+    shutil.rmtree(show / "episodes" / gone.slug)
+    assert _feed_is_stale(config, episodes=1)
+    assert render(show) == 0
+    feed = podcastparser.parse("feed.xml", io.BytesIO((show / "feed" / "feed.xml").read_bytes()))
+    assert [e["title"] for e in feed["episodes"]] == [load_records(show)[0].title]
+    assert not _feed_is_stale(config, episodes=1)
+    (show / FEED_MARK).write_text("")  # as a version before the count wrote it: no answer
+    assert not _feed_is_stale(config, episodes=5)
 
 
 # -- planning -----------------------------------------------------------------------------------

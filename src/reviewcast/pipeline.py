@@ -608,7 +608,10 @@ def render(
         todo = [p for p in plans if p.needed]
         if not todo:
             feed = None
-            if records and _feed_is_stale(config, newest_record_ns=scan.newest_ns):
+            stale = _feed_is_stale(
+                config, newest_record_ns=scan.newest_ns, episodes=len(records)
+            )
+            if records and stale:
                 # a run killed between its last record and the feed: finish its work
                 feed = _write_show(config, records, *show_artwork(config), index=index)
             else:  # one killed after the feed but before removing superseded files
@@ -786,7 +789,7 @@ def _write_show(
     feed = write_feed(config, records, artwork_url=artwork_url, items=index)
     mark = config.root / FEED_MARK
     mark.parent.mkdir(parents=True, exist_ok=True)
-    mark.touch()
+    mark.write_text(f"{len(records)}\n", encoding="utf-8")  # see _feed_is_stale
     collect_garbage(config, records)
     if index is not None:
         index.save(records)
@@ -820,18 +823,29 @@ def _file_key(kind: str, path: Path, *settings: object) -> str:
     return f"{kind}:{digest}:{settings!r}"
 
 
-def _feed_is_stale(config: ShowConfig, *, newest_record_ns: int | None = None) -> bool:
-    """Whether the feed lags: an episode record or show.toml is newer than the last feed write.
+def _feed_is_stale(
+    config: ShowConfig, *, newest_record_ns: int | None = None, episodes: int | None = None
+) -> bool:
+    """Whether the feed lags: an episode record or show.toml is newer than the last feed write,
+    or the show has another number of ``episodes`` than the feed was written with (an episode
+    folder deleted by hand leaves nothing newer behind).
 
     The mark is a file of its own because the feed's mtime does not move when its bytes are
-    unchanged (fsutil leaves such files alone). ``newest_record_ns``, the latest mtime of the
-    records as ``records.scan_records`` found them, saves stat-ing them all again.
+    unchanged (fsutil leaves such files alone); it holds the number of episodes the feed was
+    written with. ``newest_record_ns``, the latest mtime of the records as
+    ``records.scan_records`` found them, saves stat-ing them all again.
     """
     mark = config.root / FEED_MARK
     feed = config.root / "feed" / "feed.xml"
-    if not mark.is_file() or not feed.is_file():
+    try:
+        written = mark.stat().st_mtime_ns
+        count = mark.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
         return True
-    written = mark.stat().st_mtime_ns
+    if not feed.is_file():
+        return True
+    if episodes is not None and count.isdigit() and int(count) != episodes:
+        return True  # an empty mark (written before it held the count) says nothing of it
     if newest_record_ns is not None:
         if newest_record_ns > written:
             return True
