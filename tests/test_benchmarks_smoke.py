@@ -6,7 +6,6 @@ compares times: speed and memory targets live in the benchmarks, never in timed 
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import subprocess
@@ -95,7 +94,7 @@ print(peak, run.run(cmd, run.ROOT).max_rss)
 def test_peak_rss_is_the_commands_not_the_benchmarks(how: str) -> None:
     """Figure 6 once read 408 MB for a 134 MB render: Linux keeps the peak RSS across fork and
     exec, so a child of the benchmark (grown by figure 5) reported the benchmark's size."""
-    if how == "time" and not os.path.exists("/usr/bin/time"):
+    if how == "time" and not Path("/usr/bin/time").exists():
         pytest.skip("Debian's time is not installed (the benchmarks use it when it is)")
     proc = subprocess.run(
         [sys.executable, "-c", _BIG_PARENT, str(BENCH), how],

@@ -608,9 +608,7 @@ def render(
         todo = [p for p in plans if p.needed]
         if not todo:
             feed = None
-            stale = _feed_is_stale(
-                config, newest_record_ns=scan.newest_ns, episodes=len(records)
-            )
+            stale = _feed_is_stale(config, newest_record_ns=scan.newest_ns, episodes=len(records))
             if records and stale:
                 # a run killed between its last record and the feed: finish its work
                 feed = _write_show(config, records, *show_artwork(config), index=index)
@@ -854,13 +852,13 @@ def _feed_is_stale(
         except FileNotFoundError:
             return False
     # One listing and a stat per record: globbing them took 0.1 s at 10,000 episodes.
-    episodes = config.root / "episodes"
+    under = config.root / "episodes"
     try:
-        with os.scandir(episodes) as entries:
+        with os.scandir(under) as entries:
             folders = [e.name for e in entries if e.is_dir()]
     except FileNotFoundError:
         folders = []
-    newer = [config.root / "show.toml", *(episodes / name / RECORD_NAME for name in folders)]
+    newer = [config.root / "show.toml", *(under / name / RECORD_NAME for name in folders)]
     for path in newer:
         try:
             if path.stat().st_mtime_ns > written:
