@@ -190,6 +190,9 @@ def test_ctrl_c_publishes_finished_episodes_and_leaves_no_debris(show: Path) -> 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C's own disposition: a suite started in the background (`pytest &` in a script)
+        # ignores SIGINT, and its children inherit that, so the render would never see it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while not list((show / "episodes").glob("*/episode.json")):
