@@ -22,6 +22,7 @@ from reviewcast.errors import ReviewcastError
 from reviewcast.pipeline import FEED_MARK, _feed_is_stale, find_reviews, plan
 from reviewcast.publish import TOUCHED, collect_garbage, source_id, touched_folders
 from reviewcast.records import _fast_record, load_records, record_from_json, record_to_json
+from tests.test_incremental import run, write_reviews
 from tests.test_records import FULL, make_record
 
 # -- the cover cache ----------------------------------------------------------------------------
@@ -111,22 +112,8 @@ def test_an_unwritable_cache_still_gives_the_cover(tmp_path: Path) -> None:
     assert show_cover("Spin Cycle", cache_in=tmp_path) == show_cover("Spin Cycle")
 
 
-def write_reviews(show: Path, count: int) -> list[Path]:
-    paths = []
-    for i in range(count):
-        path = show / "reviews" / f"review-{i:02d}.md"
-        path.write_text(
-            f"---\ntitle: Review {i}\nartist: Band {i}\nalbum: Album {i}\n"
-            f"date: 2025-01-{i + 1:02d}\ntracklist: [Opening Song]\n---\n"
-            f'The record opens with "Opening Song". It is number {i}.\n',
-            encoding="utf-8",
-        )
-        paths.append(path)
-    return paths
-
-
 def render(show: Path) -> int:
-    return main(["render", "--show", str(show), "-q", "--jobs", "1"])
+    return run(show)
 
 
 def test_a_render_reuses_the_cached_covers(show: Path, monkeypatch: pytest.MonkeyPatch) -> None:
