@@ -69,13 +69,12 @@ class BenchmarkError(Exception):
 class Run:
     seconds: float
     cpu: float  # user + system seconds of the process and the children it waited for
-    max_rss: int  # bytes: the largest of the process and the children it waited for (see peak_rss)
     stdout: str
     stderr: str = ""
 
 
 def run(cmd: Sequence[str], cwd: Path, *, env: dict[str, str] | None = None) -> Run:
-    """Run ``cmd`` to completion; its wall time and peak RSS (as /usr/bin/time measures it)."""
+    """Run ``cmd`` to completion; its wall time and CPU time (peak RSS: ``peak_rss``)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
@@ -92,7 +91,7 @@ def run(cmd: Sequence[str], cwd: Path, *, env: dict[str, str] | None = None) -> 
             raise BenchmarkError(
                 f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{stderr[-2000:]}"
             )
-    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, stdout, stderr)
+    return Run(seconds, usage.ru_utime + usage.ru_stime, stdout, stderr)
 
 
 #: Runs a command and reports its peak RSS as `/usr/bin/time -v` does, for machines without it.
@@ -107,16 +106,17 @@ sys.exit(code)
 _MAX_RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
 
 
-def peak_rss(cmd: Sequence[str], cwd: Path, *, time_v: bool | None = None) -> tuple[Run, int]:
+def peak_rss(cmd: Sequence[str], cwd: Path, *, time_v: bool) -> tuple[Run, int]:
     """Run ``cmd``; its peak RSS in bytes (its own and its descendants'), measured by
     /usr/bin/time -v when there is one, else by a small Python process around it.
 
-    Not ``Run.max_rss``: Linux keeps a process's peak RSS across fork and exec (exec saves the
-    old memory's high-water mark), so the child of a big benchmark process (figure 5 loads
-    10,000 records into it) reports the benchmark's own size. Only a process forked by a
-    small one starts afresh, and `time -v` reports the figure of the process it forked.
+    Not the ``ru_maxrss`` of this process's own ``wait4``: Linux keeps a process's peak RSS
+    across fork and exec (exec saves the old memory's high-water mark), so the child of a big
+    benchmark process (figure 5 loads 10,000 records into it) reports the benchmark's size.
+    Only a process forked by a small one starts afresh, and `time -v` reports the figure of
+    the process it forked.
     """
-    if Path("/usr/bin/time").exists() if time_v is None else time_v:
+    if time_v:
         result = run(["/usr/bin/time", "-v", *cmd], cwd)
     else:
         result = run([sys.executable, "-c", _RSS_WRAPPER, *cmd], cwd)
@@ -647,7 +647,8 @@ def figure_6(ctx: Context) -> list[Row]:
             show = make_show(ctx, f"fig6-{engine or 'default'}", engine=engine, sample=False)
             rng = random.Random(6)
             showgen.write_review(show / "reviews", 0, words, rng, tracklist="front matter")
-            result, peak_bytes = peak_rss(reviewcast("render", "--jobs", "1", "-q"), show)
+            cmd = reviewcast("render", "--jobs", "1", "-q")
+            result, peak_bytes = peak_rss(cmd, show, time_v=time_v)
             peaks.append(peak_bytes / MB)
             walls.append(result.seconds)
             record = json.loads(next((show / "episodes").glob("*/episode.json")).read_text())
@@ -665,7 +666,7 @@ def figure_6(ctx: Context) -> list[Row]:
                 f"({words:,} words, {name} engine)",
                 "≤ 150 MB",
                 f"{peak:.0f} MB (largest of {runs}; wall {seconds_list(walls)} s; "
-                f"{'/usr/bin/time -v' if time_v else 'wait4 rusage'})",
+                f"{'/usr/bin/time -v' if time_v else 'RUSAGE_CHILDREN of a small wrapper'})",
                 f"{peak / 150:.2f}× limit",
                 judged(peak <= 150, ctx),
                 command_for("6", ctx),

@@ -22,7 +22,8 @@ from reviewcast.errors import ReviewcastError
 from reviewcast.pipeline import FEED_MARK, _feed_is_stale, find_reviews, plan
 from reviewcast.publish import TOUCHED, collect_garbage, source_id, touched_folders
 from reviewcast.records import _fast_record, load_records, record_from_json, record_to_json
-from tests.test_incremental import run, write_reviews
+from tests.test_incremental import run as render
+from tests.test_incremental import write_reviews
 from tests.test_records import FULL, make_record
 
 # -- the cover cache ----------------------------------------------------------------------------
@@ -110,10 +111,6 @@ def test_the_key_names_the_drawing_code_and_pillow(
 def test_an_unwritable_cache_still_gives_the_cover(tmp_path: Path) -> None:
     (tmp_path / ".reviewcast").write_text("a file where the cache's folder would go")
     assert show_cover("Spin Cycle", cache_in=tmp_path) == show_cover("Spin Cycle")
-
-
-def render(show: Path) -> int:
-    return run(show)
 
 
 def test_a_render_reuses_the_cached_covers(show: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,8 +32,9 @@ from reviewcast.models import Chapter, EpisodeRecord
 from reviewcast.page import render_page
 from reviewcast.pipeline import find_reviews, plan
 from reviewcast.records import load_records, scan_records
-from tests.test_bigshow import render, write_reviews
 from tests.test_feed import HOSTILE, make_config, make_record, rich_record
+from tests.test_incremental import run as render
+from tests.test_incremental import write_reviews
 
 ARTWORK = "https://example.org/podcast/feed/cover.jpg"
 

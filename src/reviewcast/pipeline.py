@@ -608,8 +608,9 @@ def render(
         todo = [p for p in plans if p.needed]
         if not todo:
             feed = None
-            stale = _feed_is_stale(config, newest_record_ns=scan.newest_ns, episodes=len(records))
-            if records and stale:
+            if records and _feed_is_stale(
+                config, newest_record_ns=scan.newest_ns, episodes=len(records)
+            ):
                 # a run killed between its last record and the feed: finish its work
                 feed = _write_show(config, records, *show_artwork(config), index=index)
             else:  # one killed after the feed but before removing superseded files
